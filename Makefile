@@ -1,0 +1,44 @@
+# The team's shared vocabulary: make run, make test, make bench, make lint, make fmt.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint fmt migrate demo bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+migrate: $(STAMP)
+	$(BIN)/alembic upgrade head
+
+demo: migrate
+	$(BIN)/python -m backend.cli demo
+
+run: demo
+	$(BIN)/python -m backend.cli serve
+
+lint: $(STAMP)
+	$(BIN)/ruff check backend tests alembic
+	$(BIN)/ruff format --check backend tests alembic
+	$(BIN)/mypy
+
+fmt: $(STAMP)
+	$(BIN)/ruff format backend tests alembic
+	$(BIN)/ruff check --fix backend tests alembic
+
+# The whole suite twice: on SQLite (a real file) and on a real PostgreSQL server the tests start themselves.
+test: $(STAMP)
+	tests/ensure-system-packages
+	$(MAKE) lint
+	SPASM_TEST_DATABASE=sqlite $(BIN)/pytest
+	SPASM_TEST_DATABASE=postgresql $(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

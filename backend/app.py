@@ -1,0 +1,89 @@
+"""The application factory: one function builds the whole service from its settings."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Litestar, Request, get
+from litestar.config.response_cache import ResponseCacheConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.static_files import create_static_files_router
+from litestar.template import TemplateConfig
+from sqlalchemy import text
+
+from backend.accounts.csrf import SAFE_METHODS, check_csrf
+from backend.accounts.dependencies import provide_db, provide_principal, provide_settings
+from backend.accounts.routes import ACCOUNT_ROUTES
+from backend.config import ROOT, Settings, load_settings
+from backend.db import make_engine, make_sessionmaker
+from backend.diary.routes import DIARY_ROUTES
+from backend.problems import Problem, handle_exception
+from backend.web.headers import security_headers
+from backend.web.pages import PAGE_ROUTES
+
+PWA = ROOT / "pwa"
+
+
+async def check_request(request: Request[Any, Any, Any]) -> None:
+    """Runs before every handler: the content type of API writes (415, ASVS 13.1.5), then CSRF."""
+    if request.method not in SAFE_METHODS and request.url.path.startswith("/api/"):
+        has_body = request.headers.get("content-length", "0") not in {"", "0"} or "transfer-encoding" in request.headers
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if has_body and content_type != "application/json":
+            raise Problem(
+                415, "Send the body as JSON with Content-Type: application/json.", code="unsupported-media-type"
+            )
+    await check_csrf(request)
+
+
+@get("/healthz", tags=["operations"], summary="Liveness: the process answers", cache_control=None)
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@get("/readyz", tags=["operations"], summary="Readiness: the database answers")
+async def readyz(state: State) -> dict[str, str]:
+    async with state.engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+    return {"status": "ready"}
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or load_settings()
+    engine = make_engine(settings)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    async def dispose() -> None:
+        await engine.dispose()
+
+    return Litestar(
+        route_handlers=[
+            *ACCOUNT_ROUTES,
+            *DIARY_ROUTES,
+            *PAGE_ROUTES,
+            healthz,
+            readyz,
+            create_static_files_router(path="/static", directories=[PWA / "static"], include_in_schema=False),
+        ],
+        state=State({"settings": settings, "engine": engine, "sessionmaker": make_sessionmaker(engine)}),
+        dependencies={
+            "db": Provide(provide_db),
+            "settings": Provide(provide_settings, sync_to_thread=False),
+            "principal": Provide(provide_principal),
+        },
+        before_request=check_request,
+        exception_handlers={Exception: handle_exception},
+        middleware=[security_headers(settings.secure_cookies)],
+        template_config=TemplateConfig(directory=PWA / "templates", engine=JinjaTemplateEngine),
+        openapi_config=None
+        if settings.production
+        else OpenAPIConfig(title="Spasm diary API", version="1.0.0", path="/schema"),
+        request_max_body_size=settings.max_body_bytes,
+        response_cache_config=ResponseCacheConfig(),
+        on_shutdown=[dispose],
+        debug=False,
+    )

@@ -1,0 +1,90 @@
+"""Every setting the service reads, from the environment, in one place.
+
+Development defaults are safe for a laptop; production mode refuses to start with any of them where that would be
+unsafe (the development secret above all).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV_SECRET = "dev-only-secret-do-not-use-in-production"
+
+
+class ConfigError(RuntimeError):
+    """The environment asks for something the service must not do."""
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: str = "development"
+    database_url: str = f"sqlite+aiosqlite:///{ROOT / 'var' / 'spasm-diary.db'}"
+    secret_key: str = DEV_SECRET
+    base_url: str = "http://127.0.0.1:8000"
+    # Patients log from their own phone, often days apart: a long idle limit keeps them signed in. Clinicians sit at
+    # shared clinic workstations, so theirs is short (HIPAA 164.312(a)(2)(iii) automatic logoff; ASVS 7.3.1/7.3.2).
+    patient_idle_minutes: int = 14 * 24 * 60
+    patient_absolute_minutes: int = 30 * 24 * 60
+    clinician_idle_minutes: int = 30
+    clinician_absolute_minutes: int = 12 * 60
+    max_body_bytes: int = 256 * 1024
+    load_demo_data: bool = True
+    db_pool_size: int = 10
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def check(self) -> None:
+        if self.environment not in {"development", "test", "production"}:
+            raise ConfigError(f"SPASM_ENV must be development, test or production, got {self.environment!r}")
+        if self.production:
+            if self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
+                raise ConfigError(
+                    "SPASM_SECRET_KEY must be set to a random value of at least 32 characters in production "
+                    "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+                )
+            if not self.base_url.startswith("https://"):
+                raise ConfigError("SPASM_BASE_URL must be an https:// address in production")
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    defaults = Settings()
+    settings = Settings(
+        environment=env.get("SPASM_ENV", defaults.environment),
+        database_url=env.get("SPASM_DATABASE_URL", defaults.database_url),
+        secret_key=env.get("SPASM_SECRET_KEY", defaults.secret_key),
+        base_url=env.get("SPASM_BASE_URL", defaults.base_url).rstrip("/"),
+        patient_idle_minutes=_int(env, "SPASM_PATIENT_IDLE_MINUTES", defaults.patient_idle_minutes),
+        patient_absolute_minutes=_int(env, "SPASM_PATIENT_ABSOLUTE_MINUTES", defaults.patient_absolute_minutes),
+        clinician_idle_minutes=_int(env, "SPASM_CLINICIAN_IDLE_MINUTES", defaults.clinician_idle_minutes),
+        clinician_absolute_minutes=_int(env, "SPASM_CLINICIAN_ABSOLUTE_MINUTES", defaults.clinician_absolute_minutes),
+        max_body_bytes=_int(env, "SPASM_MAX_BODY_BYTES", defaults.max_body_bytes),
+        load_demo_data=env.get("SPASM_LOAD_DEMO_DATA", "1") not in {"0", "false", "no"},
+        db_pool_size=_int(env, "SPASM_DB_POOL_SIZE", defaults.db_pool_size),
+    )
+    settings.check()
+    return settings

@@ -1,0 +1,207 @@
+"""Request and response shapes of the diary API (msgspec Structs: fast, strict, and they generate the OpenAPI schema).
+
+Inputs refuse unknown fields, so a typo or a client trying to set ``patient_id`` or ``version`` is told so instead of
+being silently ignored (ASVS 15.3.3). Cross-field rules (end after start, dates in range...) live in validation.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta
+
+from backend.diary.catalog import (
+    BodySite,
+    Condition,
+    Context,
+    EpisodeKind,
+    Impact,
+    Language,
+    MedsTaken,
+    RegimenKind,
+    Reporter,
+    Side,
+    Symptom,
+    TreatmentKind,
+    Trigger,
+)
+
+Instant = Annotated[dt.datetime, Meta(tz=True, description="ISO 8601 date and time with a UTC offset")]
+Score10 = Annotated[int, Meta(ge=0, le=10)]
+Note = Annotated[str, Meta(max_length=2000)]
+ShortText = Annotated[str, Meta(min_length=1, max_length=120)]
+IsoWeek = Annotated[str, Meta(pattern=r"^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$")]
+SciLevel = Annotated[str, Meta(pattern=r"^(C[1-8]|T([1-9]|1[0-2])|L[1-5]|S[1-5])$")]
+ClockTime = Annotated[str, Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM, 24-hour clock")]
+
+
+class Input(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Base of every request body."""
+
+
+class BodySiteEntry(Input, kw_only=True, forbid_unknown_fields=True):
+    site: BodySite
+    side: Side
+
+
+class Treatment(Input, kw_only=True, forbid_unknown_fields=True):
+    kind: TreatmentKind
+    name: ShortText | None = None
+    dose: ShortText | None = None
+    relief: Score10 | None = None
+    minutes_to_relief: Annotated[int, Meta(ge=0, le=1440)] | None = None
+
+
+class EpisodeIn(Input, kw_only=True, forbid_unknown_fields=True):
+    kind: EpisodeKind
+    started_at: Instant
+    ended_at: Instant | None = None
+    duration_seconds: Annotated[int, Meta(ge=1, le=86_400)] | None = None
+    ongoing: bool = False
+    intensity: Score10
+    body_sites: Annotated[list[BodySiteEntry], Meta(min_length=1, max_length=20)]
+    woke_from_sleep: bool | None = None
+    triggers: Annotated[list[Trigger], Meta(max_length=24)] = []
+    own_triggers: Annotated[list[Annotated[str, Meta(min_length=1, max_length=60)]], Meta(max_length=5)] = []
+    symptoms: Annotated[list[Symptom], Meta(max_length=16)] = []
+    context: Annotated[list[Context], Meta(max_length=5)] = []
+    treatments: Annotated[list[Treatment], Meta(max_length=10)] = []
+    impacts: Annotated[list[Impact], Meta(max_length=6)] = []
+    note: Note | None = None
+    reporter: Reporter = "self"
+    entered_at: Instant | None = None
+
+
+class EpisodeOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    version: int
+    kind: EpisodeKind
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+    duration_seconds: int | None
+    ongoing: bool
+    intensity: int
+    body_sites: list[BodySiteEntry]
+    woke_from_sleep: bool | None
+    triggers: list[Trigger]
+    own_triggers: list[str]
+    symptoms: list[Symptom]
+    context: list[Context]
+    treatments: list[Treatment]
+    impacts: list[Impact]
+    note: str | None
+    reporter: Reporter
+    entered_at: dt.datetime
+    received_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class EpisodePage(msgspec.Struct, kw_only=True):
+    items: list[EpisodeOut]
+    next_cursor: str | None
+
+
+class CheckInIn(Input, kw_only=True, forbid_unknown_fields=True):
+    no_episodes: bool
+    stiffness: Score10 | None = None
+    sleep_disturbance: Score10 | None = None
+    pain: Score10 | None = None
+    meds_taken: MedsTaken | None = None
+    symptoms: Annotated[list[Symptom], Meta(max_length=16)] = []
+    systolic_bp: Annotated[int, Meta(ge=50, le=300)] | None = None
+    temperature_c: Annotated[float, Meta(ge=30.0, le=45.0)] | None = None
+    note: Note | None = None
+    entered_at: Instant | None = None
+
+
+class CheckInOut(msgspec.Struct, kw_only=True):
+    day: dt.date
+    version: int
+    no_episodes: bool
+    stiffness: int | None
+    sleep_disturbance: int | None
+    pain: int | None
+    meds_taken: MedsTaken | None
+    symptoms: list[Symptom]
+    systolic_bp: int | None
+    temperature_c: float | None
+    note: str | None
+    entered_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class PennIn(Input, kw_only=True, forbid_unknown_fields=True):
+    frequency: Annotated[int, Meta(ge=0, le=4, description="Penn spasm frequency, 0 (none) to 4 (>10 an hour)")]
+    severity: (
+        Annotated[int, Meta(ge=1, le=3, description="1 mild, 2 moderate, 3 severe; omit when frequency is 0")] | None
+    ) = None
+    entered_at: Instant | None = None
+
+
+class PennOut(msgspec.Struct, kw_only=True):
+    week: str
+    version: int
+    frequency: int
+    severity: int | None
+    entered_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class RegimenIn(Input, kw_only=True, forbid_unknown_fields=True):
+    kind: RegimenKind
+    name: ShortText
+    dose: ShortText | None = None
+    schedule: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+    times: Annotated[list[ClockTime], Meta(max_length=8)] = []
+    start_date: dt.date
+    stop_date: dt.date | None = None
+    note: Note | None = None
+    entered_at: Instant | None = None
+
+
+class RegimenOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    version: int
+    kind: RegimenKind
+    name: str
+    dose: str | None
+    schedule: str | None
+    times: list[str]
+    start_date: dt.date
+    stop_date: dt.date | None
+    note: str | None
+    entered_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class ProfileIn(Input, kw_only=True, forbid_unknown_fields=True):
+    conditions: Annotated[list[Condition], Meta(min_length=1, max_length=7)]
+    sci_level: SciLevel | None = None
+    sci_complete: bool | None = None
+    itb_pump: bool = False
+    itb_refill_date: dt.date | None = None
+    baseline_systolic: Annotated[int, Meta(ge=50, le=250)] | None = None
+    spasticity_helps_function: bool | None = None
+    time_zone: Annotated[str, Meta(min_length=1, max_length=64)]
+    sleep_start: ClockTime = "23:00"
+    sleep_end: ClockTime = "07:00"
+    language: Language = "en"
+
+
+class ProfileOut(msgspec.Struct, kw_only=True):
+    version: int
+    conditions: list[Condition]
+    sci_level: str | None
+    sci_complete: bool | None
+    itb_pump: bool
+    itb_refill_date: dt.date | None
+    baseline_systolic: int | None
+    spasticity_helps_function: bool | None
+    time_zone: str
+    sleep_start: str
+    sleep_end: str
+    language: Language
+    updated_at: dt.datetime

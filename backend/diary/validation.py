@@ -1,0 +1,151 @@
+"""Rules that span several fields, which a type alone cannot say (ASVS 2.2.3). Each returns every problem at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Sequence
+
+from backend.diary.schemas import CheckInIn, EpisodeIn, PennIn, ProfileIn, RegimenIn
+from backend.problems import FieldError, invalid
+
+# Phones' clocks drift; anything later than this past the server's now is a typo or a wrong clock, not a spasm.
+CLOCK_SKEW = dt.timedelta(minutes=5)
+# Older than this is not a diary entry but an error (a wrong year); imports of older records go through support.
+OLDEST = dt.timedelta(days=3660)
+MAX_EPISODE = dt.timedelta(hours=24)
+
+
+def _instant(errors: list[FieldError], field: str, value: dt.datetime | None, now: dt.datetime) -> None:
+    if value is None:
+        return
+    if value > now + CLOCK_SKEW:
+        errors.append(FieldError(field, "is in the future; check the date and the phone's clock"))
+    elif value < now - OLDEST:
+        errors.append(FieldError(field, "is more than 10 years ago; check the year"))
+
+
+def _unique(errors: list[FieldError], field: str, values: Sequence[object]) -> None:
+    seen: set[object] = set()
+    for index, value in enumerate(values):
+        if value in seen:
+            errors.append(FieldError(f"{field}[{index}]", "is listed twice"))
+        seen.add(value)
+
+
+_CONTROL = {chr(c) for c in range(32) if chr(c) not in "\t\n\r"} | {"\x7f"}
+
+
+def _text(errors: list[FieldError], field: str, value: str | None) -> None:
+    """Control characters are never typed by a person and some databases refuse them (PostgreSQL and NUL)."""
+    if value is not None and not _CONTROL.isdisjoint(value):
+        errors.append(FieldError(field, "contains control characters"))
+
+
+def _raise(errors: list[FieldError]) -> None:
+    if errors:
+        raise invalid(errors)
+
+
+def check_episode(data: EpisodeIn, now: dt.datetime) -> None:
+    errors: list[FieldError] = []
+    _instant(errors, "started_at", data.started_at, now)
+    _instant(errors, "ended_at", data.ended_at, now)
+    _instant(errors, "entered_at", data.entered_at, now)
+    given = [name for name, present in (
+        ("ended_at", data.ended_at is not None),
+        ("duration_seconds", data.duration_seconds is not None),
+        ("ongoing", data.ongoing),
+    ) if present]  # fmt: skip
+    if len(given) > 1:
+        errors.append(
+            FieldError(given[1], f"give only one of ended_at, duration_seconds or ongoing (also got {given[0]})")
+        )
+    if data.ended_at is not None:
+        if data.ended_at <= data.started_at:
+            errors.append(FieldError("ended_at", "must be after started_at"))
+        elif data.ended_at - data.started_at > MAX_EPISODE:
+            errors.append(FieldError("ended_at", "an episode cannot last more than 24 hours; log a new one each day"))
+    if data.entered_at is not None and data.entered_at < data.started_at - CLOCK_SKEW:
+        errors.append(FieldError("entered_at", "is before the episode started"))
+    _unique(errors, "body_sites", [(b.site, b.side) for b in data.body_sites])
+    _unique(errors, "triggers", data.triggers)
+    _unique(errors, "own_triggers", [t.strip().lower() for t in data.own_triggers])
+    for index, text in enumerate(data.own_triggers):
+        if not text.strip():
+            errors.append(FieldError(f"own_triggers[{index}]", "is empty"))
+        _text(errors, f"own_triggers[{index}]", text)
+    for index, treatment in enumerate(data.treatments):
+        _text(errors, f"treatments[{index}].name", treatment.name)
+        _text(errors, f"treatments[{index}].dose", treatment.dose)
+    _text(errors, "note", data.note)
+    _unique(errors, "symptoms", data.symptoms)
+    _unique(errors, "context", data.context)
+    _unique(errors, "impacts", data.impacts)
+    if "none_known" in data.triggers and len(data.triggers) > 1:
+        errors.append(FieldError("triggers", "'none_known' cannot be combined with other triggers"))
+    _raise(errors)
+
+
+def _day(errors: list[FieldError], field: str, value: dt.date | None, today: dt.date) -> None:
+    if value is None:
+        return
+    # A day ahead is allowed: the patient's local date can be one ahead of the server's UTC date.
+    if value > today + dt.timedelta(days=1):
+        errors.append(FieldError(field, "is in the future"))
+    elif value < today - OLDEST:
+        errors.append(FieldError(field, "is more than 10 years ago; check the year"))
+
+
+def check_checkin(day: dt.date, data: CheckInIn, now: dt.datetime) -> None:
+    errors: list[FieldError] = []
+    _day(errors, "day", day, now.date())
+    _instant(errors, "entered_at", data.entered_at, now)
+    _unique(errors, "symptoms", data.symptoms)
+    _text(errors, "note", data.note)
+    _raise(errors)
+
+
+def iso_week_start(week: str) -> dt.date:
+    year, number = week.split("-W")
+    return dt.date.fromisocalendar(int(year), int(number), 1)
+
+
+def check_penn(week: str, data: PennIn, now: dt.datetime) -> None:
+    errors: list[FieldError] = []
+    try:
+        _day(errors, "week", iso_week_start(week), now.date())
+    except ValueError:
+        errors.append(FieldError("week", "is not a week of that year"))
+    if data.frequency == 0 and data.severity is not None:
+        errors.append(FieldError("severity", "leave out severity when there were no spasms (frequency 0)"))
+    if data.frequency > 0 and data.severity is None:
+        errors.append(FieldError("severity", "is needed when there were spasms: 1 mild, 2 moderate, 3 severe"))
+    _instant(errors, "entered_at", data.entered_at, now)
+    _raise(errors)
+
+
+def check_regimen(data: RegimenIn, now: dt.datetime) -> None:
+    errors: list[FieldError] = []
+    _day(errors, "start_date", data.start_date, now.date() + dt.timedelta(days=365))
+    if data.stop_date is not None:
+        if data.stop_date < data.start_date:
+            errors.append(FieldError("stop_date", "must not be before start_date"))
+        _day(errors, "stop_date", data.stop_date, now.date() + dt.timedelta(days=3660))
+    _unique(errors, "times", data.times)
+    for name in ("name", "dose", "schedule", "note"):
+        _text(errors, name, getattr(data, name))
+    _instant(errors, "entered_at", data.entered_at, now)
+    _raise(errors)
+
+
+def check_profile(data: ProfileIn) -> None:
+    errors: list[FieldError] = []
+    try:
+        zoneinfo.ZoneInfo(data.time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        errors.append(FieldError("time_zone", "is not a known time zone name such as Europe/London"))
+    _unique(errors, "conditions", data.conditions)
+    if data.sci_level is not None and "spinal_cord_injury" not in data.conditions:
+        errors.append(FieldError("sci_level", "only applies with the condition spinal_cord_injury"))
+    _raise(errors)

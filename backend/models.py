@@ -1,0 +1,9 @@
+"""Every table of the service, imported in one place so that Alembic and the tests see the whole schema."""
+
+from __future__ import annotations
+
+
+def register_all() -> None:
+    import backend.accounts.models
+    import backend.care.models
+    import backend.diary.models  # noqa: F401

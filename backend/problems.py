@@ -1,0 +1,158 @@
+"""Errors as RFC 9457 problem details for the API, and as a friendly page for people in the browser.
+
+Every 4xx names the field and the reason; a 5xx says nothing about the code, only a reference to find it in the logs.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+log = logging.getLogger("spasm.errors")
+
+PROBLEM_JSON = "application/problem+json"
+TITLES = {
+    400: "Bad request",
+    401: "Not signed in",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    410: "Deleted",
+    412: "Changed since you last saw it",
+    413: "Request too large",
+    415: "Unsupported media type",
+    422: "Invalid data",
+    428: "Version required",
+    429: "Too many requests",
+    500: "Something went wrong on our side",
+}
+
+
+class FieldError(msgspec.Struct):
+    field: str
+    reason: str
+
+
+class Problem(HTTPException):
+    """An error with a stable machine-readable code, shown to the client as problem details."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        code: str | None = None,
+        errors: Sequence[FieldError] = (),
+        headers: dict[str, str] | None = None,
+        extra_members: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail=detail, status_code=status, headers=headers)
+        self.code = code or TITLES.get(status, "error").lower().replace(" ", "-")
+        self.errors = list(errors)
+        self.extra_members = extra_members or {}
+
+
+def invalid(errors: Sequence[FieldError]) -> Problem:
+    summary = "; ".join(f"{e.field}: {e.reason}" for e in errors)
+    return Problem(422, f"The data has problems: {summary}", code="invalid-data", errors=errors)
+
+
+def not_found(what: str = "record") -> Problem:
+    return Problem(404, f"No such {what}.", code="not-found")
+
+
+_MSGSPEC_PATH = re.compile(r"^(?P<reason>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+
+
+def _field_from_msgspec(message: str) -> FieldError:
+    match = _MSGSPEC_PATH.match(message)
+    reason, path = (match.group("reason"), match.group("path") or "") if match else (message, "")
+    field = path.lstrip(".")
+    unknown = re.match(r"Object contains unknown field `(?P<name>[^`]*)`", reason)
+    if unknown:
+        # Name the field itself, so that a client learns which of its fields this server does not accept.
+        field = f"{field}.{unknown['name']}" if field else unknown["name"]
+        reason = "is not a field of this record"
+    return FieldError(field=field or "body", reason=reason)
+
+
+def _validation_errors(exc: ValidationException) -> list[FieldError]:
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    errors: list[FieldError] = []
+    for item in extra:
+        if not isinstance(item, dict):
+            continue
+        message = str(item.get("message", ""))
+        key = str(item.get("key") or "")
+        parsed = _field_from_msgspec(message)
+        field = key.removeprefix("data").lstrip(".").removeprefix("$").lstrip(".") if key else ""
+        if not field or field == "body" or parsed.reason == "is not a field of this record":
+            field = parsed.field
+        errors.append(FieldError(field=field or "body", reason=parsed.reason))
+    if not errors:
+        errors.append(_field_from_msgspec(str(exc.detail)))
+    return errors
+
+
+def _wants_problem(request: Request[Any, Any, Any]) -> bool:
+    return request.url.path.startswith("/api/") or "text/html" not in request.headers.get("accept", "")
+
+
+def problem_body(
+    status: int, detail: str, code: str, errors: Sequence[FieldError] = (), **extra: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": f"https://spasm-diary.example/problems/{code}",
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if errors:
+        body["errors"] = [{"field": e.field, "reason": e.reason} for e in errors]
+    body.update(extra)
+    return body
+
+
+def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    headers: dict[str, str] = {}
+    if isinstance(exc, Problem):
+        status, code, errors, detail = exc.status_code, exc.code, exc.errors, str(exc.detail)
+        headers = dict(exc.headers or {})
+        extra = exc.extra_members
+    elif isinstance(exc, ValidationException):
+        errors = _validation_errors(exc)
+        status, code = 400, "invalid-request"
+        detail = "The request has problems: " + "; ".join(f"{e.field}: {e.reason}" for e in errors)
+        extra = {}
+    elif isinstance(exc, NotFoundException):
+        status, code, errors, detail, extra = 404, "not-found", [], "Nothing lives at this address.", {}
+    elif isinstance(exc, HTTPException):
+        status, code, errors, extra = (
+            exc.status_code,
+            TITLES.get(exc.status_code, "error").lower().replace(" ", "-"),
+            [],
+            {},
+        )
+        detail = str(exc.detail)
+        headers = dict(exc.headers or {})
+    else:
+        reference = secrets.token_hex(6)
+        log.exception("unhandled error, reference %s", reference)
+        status, code, errors, extra = HTTP_500_INTERNAL_SERVER_ERROR, "internal-error", [], {"reference": reference}
+        detail = f"An unexpected error happened and nothing was saved. Quote reference {reference} if you contact us."
+    body = problem_body(status, detail, code, errors, **extra)
+    if _wants_problem(request):
+        return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    from backend.web.pages import render_error_page
+
+    return render_error_page(request, body, headers)

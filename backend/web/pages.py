@@ -1,0 +1,189 @@
+"""Browser pages: sign in, register, sign out and each role's home. Plain HTML forms, so they work without script."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import Cookie
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect, Template
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.accounts import services
+from backend.accounts.csrf import expected_token
+from backend.accounts.models import User
+from backend.accounts.routes import anonymous_cookie, cleared_session_cookie, session_cookie, sign_in_user
+from backend.accounts.schemas import RegisterIn
+from backend.accounts.sessions import (
+    ANON_CSRF_COOKIE,
+    Principal,
+    csrf_token_for,
+    end_session,
+    new_anonymous_token,
+    resolve,
+    session_token_from,
+)
+from backend.care.models import CareLink
+from backend.config import Settings
+from backend.diary import catalog
+from backend.diary.models import CheckIn, Episode
+from backend.problems import Problem
+
+NO_STORE = {"Cache-Control": "no-store"}
+Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+
+
+def _csrf(request: Request[Any, Any, Any], settings: Settings) -> tuple[str, list[Cookie]]:
+    """The CSRF token to embed in a form, setting the anonymous cookie it is tied to when there is none yet."""
+    token = expected_token(request, settings)
+    if token:
+        return token, []
+    anon = new_anonymous_token()
+    return csrf_token_for(settings, anon), [anonymous_cookie(settings, anon)]
+
+
+def page(request: Request[Any, Any, Any], settings: Settings, name: str, status: int = 200, **context: Any) -> Template:
+    token, cookies = _csrf(request, settings)
+    return Template(
+        template_name=name,
+        context={"csrf_token": token, **context},
+        status_code=status,
+        headers=NO_STORE,
+        cookies=cookies,
+    )
+
+
+def render_error_page(request: Request[Any, Any, Any], body: dict[str, Any], headers: dict[str, str]) -> Response[Any]:
+    template = Template(
+        template_name="error.html", context={"problem": body}, status_code=body["status"], headers=headers
+    )
+    return template.to_asgi_response(request.app, request)  # type: ignore[return-value]
+
+
+async def _principal(request: Request[Any, Any, Any], db: AsyncSession, settings: Settings) -> Principal | None:
+    return await resolve(db, settings, session_token_from(request, settings))
+
+
+@get("/", include_in_schema=False)
+async def home(request: Request[Any, Any, Any], db: AsyncSession, settings: Settings) -> Response[Any]:
+    principal = await _principal(request, db, settings)
+    if principal is None:
+        return Redirect("/sign-in")
+    if principal.is_clinician:
+        return await clinician_home(request, db, settings, principal)
+    return await patient_home(request, db, settings, principal)
+
+
+async def patient_home(
+    request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, me: Principal
+) -> Template:
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=7)
+    recent = (
+        (
+            await db.execute(
+                select(Episode)
+                .where(Episode.patient_id == me.user_id, Episode.deleted_at.is_(None))
+                .order_by(Episode.started_at.desc())
+                .limit(10)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    week_count = (
+        await db.execute(
+            select(func.count())
+            .select_from(Episode)
+            .where(Episode.patient_id == me.user_id, Episode.deleted_at.is_(None), Episode.started_at >= since)
+        )
+    ).scalar_one()
+    days_logged = (
+        await db.execute(
+            select(func.count())
+            .select_from(CheckIn)
+            .where(CheckIn.patient_id == me.user_id, CheckIn.day >= since.date())
+        )
+    ).scalar_one()
+    return page(request, settings, "patient_home.html", me=me, recent=recent, week_count=week_count,
+                days_logged=days_logged, kinds=catalog.EPISODE_KINDS, sites=catalog.BODY_SITES)  # fmt: skip
+
+
+async def clinician_home(
+    request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, me: Principal
+) -> Template:
+    patients = (
+        (
+            await db.execute(
+                select(User)
+                .join(CareLink, CareLink.patient_id == User.id)
+                .where(CareLink.clinician_id == me.user_id, CareLink.status == "active")
+                .order_by(User.display_name)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    return page(request, settings, "clinician_home.html", me=me, patients=patients)
+
+
+@get("/sign-in", include_in_schema=False)
+async def sign_in_page(request: Request[Any, Any, Any], settings: Settings) -> Template:
+    return page(request, settings, "sign_in.html")
+
+
+@post("/sign-in", include_in_schema=False, status_code=303)
+async def sign_in_form(
+    request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, data: dict[str, str] = Form
+) -> Response[Any]:
+    email, password = data.get("email", "")[:254], data.get("password", "")[:4096]
+    user = await services.authenticate(db, email, password) if email and password else None
+    if user is None:
+        return page(request, settings, "sign_in.html", status=400, email=email,
+                    error="That e-mail and password do not match an account. Check them and try again.")  # fmt: skip
+    token = await sign_in_user(request, db, settings, user)
+    return Redirect("/", status_code=303, cookies=[session_cookie(settings, token, user.role)])
+
+
+@get("/register", include_in_schema=False)
+async def register_page(request: Request[Any, Any, Any], settings: Settings) -> Template:
+    return page(request, settings, "register.html", form={})
+
+
+@post("/register", include_in_schema=False, status_code=303)
+async def register_form(
+    request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, data: dict[str, str] = Form
+) -> Response[Any]:
+    form = {k: data.get(k, "") for k in ("email", "display_name", "role", "time_zone")}
+    try:
+        parsed = RegisterIn(
+            email=form["email"][:254].strip(),
+            password=data.get("password", "")[:4096],
+            display_name=form["display_name"][:100],
+            role="clinician" if form["role"] == "clinician" else "patient",
+            time_zone=form["time_zone"][:64] or "UTC",
+        )
+        if "@" not in parsed.email:
+            raise Problem(422, "Enter an e-mail address such as name@example.com.")
+        user = await services.register(db, parsed)
+    except Problem as problem:
+        messages = [f"{e.reason}" for e in problem.errors] or [str(problem.detail)]
+        return page(request, settings, "register.html", status=400, form=form, errors=messages)
+    token = await sign_in_user(request, db, settings, user)
+    return Redirect("/", status_code=303, cookies=[session_cookie(settings, token, user.role)])
+
+
+@post("/sign-out", include_in_schema=False, status_code=303)
+async def sign_out_form(request: Request[Any, Any, Any], db: AsyncSession, settings: Settings) -> Response[Any]:
+    token = session_token_from(request, settings)
+    if token:
+        await end_session(db, token)
+        await db.commit()
+    cookies = [cleared_session_cookie(settings), Cookie(key=ANON_CSRF_COOKIE, value="", path="/", max_age=0)]
+    return Redirect("/sign-in", status_code=303, cookies=cookies)
+
+
+PAGE_ROUTES = [home, sign_in_page, sign_in_form, register_page, register_form, sign_out_form]

@@ -21,6 +21,8 @@ from backend.accounts.routes import ACCOUNT_ROUTES
 from backend.config import ROOT, Settings, load_settings
 from backend.db import make_engine, make_sessionmaker
 from backend.diary.routes import DIARY_ROUTES
+from backend.flags.routes import FLAG_ROUTES
+from backend.flags.sweeper import Sweeper
 from backend.problems import Problem, handle_exception
 from backend.web.headers import security_headers
 from backend.web.pages import PAGE_ROUTES
@@ -57,19 +59,24 @@ def create_app(settings: Settings | None = None) -> Litestar:
     engine = make_engine(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
+    maker = make_sessionmaker(engine)
+    sweeper = Sweeper(maker, settings.sweep_seconds)
+
     async def dispose() -> None:
+        await sweeper.stop()
         await engine.dispose()
 
     return Litestar(
         route_handlers=[
             *ACCOUNT_ROUTES,
             *DIARY_ROUTES,
+            *FLAG_ROUTES,
             *PAGE_ROUTES,
             healthz,
             readyz,
             create_static_files_router(path="/static", directories=[PWA / "static"], include_in_schema=False),
         ],
-        state=State({"settings": settings, "engine": engine, "sessionmaker": make_sessionmaker(engine)}),
+        state=State({"settings": settings, "engine": engine, "sessionmaker": maker}),
         dependencies={
             "db": Provide(provide_db),
             "settings": Provide(provide_settings, sync_to_thread=False),
@@ -84,6 +91,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         else OpenAPIConfig(title="Spasm diary API", version="1.0.0", path="/schema"),
         request_max_body_size=settings.max_body_bytes,
         response_cache_config=ResponseCacheConfig(),
+        on_startup=[sweeper.start],
         on_shutdown=[dispose],
         debug=False,
     )

@@ -24,6 +24,18 @@ async def _load_demo() -> None:
         await engine.dispose()
 
 
+async def _sweep() -> None:
+    from backend.flags.services import sweep
+
+    settings = load_settings()
+    engine = make_engine(settings)
+    try:
+        count = await sweep(make_sessionmaker(engine))
+        print(f"Evaluated the follow-up rules for {count} patients.")
+    finally:
+        await engine.dispose()
+
+
 def _banner(host: str, port: int) -> None:
     settings = load_settings()
     print(f"\nSpasm diary is starting on http://{host}:{port}\n")
@@ -38,6 +50,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="backend.cli")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="load the demo accounts and diary into an empty database")
+    sub.add_parser("sweep", help="evaluate the follow-up rules for every patient once (e.g. from cron)")
     serve = sub.add_parser("serve", help="run the web server")
     serve.add_argument("--host", default=os.environ.get("SPASM_HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("SPASM_PORT", "8000")))
@@ -45,6 +58,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.command == "demo":
         asyncio.run(_load_demo())
+    elif args.command == "sweep":
+        asyncio.run(_sweep())
     elif args.command == "serve":
         import uvicorn
 

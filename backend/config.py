@@ -43,6 +43,7 @@ class Settings:
     max_body_bytes: int = 256 * 1024
     load_demo_data: bool = True
     db_pool_size: int = 10
+    sweep_seconds: int = 300  # 0 turns the periodic flag sweep off in this process
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -85,6 +86,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         max_body_bytes=_int(env, "SPASM_MAX_BODY_BYTES", defaults.max_body_bytes),
         load_demo_data=env.get("SPASM_LOAD_DEMO_DATA", "1") not in {"0", "false", "no"},
         db_pool_size=_int(env, "SPASM_DB_POOL_SIZE", defaults.db_pool_size),
+        sweep_seconds=_int(env, "SPASM_SWEEP_SECONDS", defaults.sweep_seconds),
     )
     settings.check()
     return settings

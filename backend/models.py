@@ -6,4 +6,5 @@ from __future__ import annotations
 def register_all() -> None:
     import backend.accounts.models
     import backend.care.models
-    import backend.diary.models  # noqa: F401
+    import backend.diary.models
+    import backend.flags.models  # noqa: F401

@@ -50,6 +50,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "secret_key": TEST_SECRET,
         "base_url": "http://testserver.local",
         "load_demo_data": False,
+        "sweep_seconds": 0,
     }
     values.update(overrides)
     return Settings(**values)

@@ -46,11 +46,11 @@ def test_the_same_seed_gives_the_same_diary() -> None:
 
 
 async def test_demo_loads_once_and_its_accounts_sign_in(database_server, browser) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
     from backend.app import create_app
     from tests.conftest import make_settings
     from tests.support.databases import migrate
-
-    import asyncio
 
     url = await asyncio.to_thread(database_server.new_database, "spasm_demo")
     await asyncio.to_thread(migrate, url)

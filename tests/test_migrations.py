@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
+from alembic import command
 from backend.config import Settings
 from backend.db import Base, make_engine
 from backend.models import register_all
@@ -24,8 +24,9 @@ def differences(url: str) -> list[Any]:
         try:
             async with engine.connect() as conn:
                 return await conn.run_sync(
-                    lambda sync: compare_metadata(MigrationContext.configure(sync, opts={"compare_type": True}),
-                                                  Base.metadata)  # fmt: skip
+                    lambda sync: compare_metadata(
+                        MigrationContext.configure(sync, opts={"compare_type": True}), Base.metadata
+                    )
                 )
         finally:
             await engine.dispose()

@@ -10,7 +10,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, SmallInteger, String, Text, Time, Uuid
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, SmallInteger, String, Text, Time, Uuid, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, UTCDateTime
@@ -93,6 +93,7 @@ class CheckIn(Base):
     symptoms: Mapped[list[str]] = mapped_column(JSON)
     systolic_bp: Mapped[int | None] = mapped_column(SmallInteger, default=None)
     temperature_c: Mapped[float | None] = mapped_column(default=None)
+    new_or_worse_symptoms: Mapped[bool | None] = mapped_column(Boolean, default=None)  # rule S4 (MS relapse)
     note: Mapped[str | None] = mapped_column(Text, default=None)
     entered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -129,6 +130,9 @@ class Regimen(Base):
     times: Mapped[list[str]] = mapped_column(JSON)
     start_date: Mapped[dt.date] = mapped_column(Date)
     stop_date: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    stopped_by_clinician: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )  # rule S5 (baclofen stopped)
     note: Mapped[str | None] = mapped_column(Text, default=None)
     entered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -98,6 +98,7 @@ def checkin_values(data: CheckInIn) -> dict[str, Any]:
         "symptoms": list(data.symptoms),
         "systolic_bp": data.systolic_bp,
         "temperature_c": data.temperature_c,
+        "new_or_worse_symptoms": data.new_or_worse_symptoms,
         "note": data.note,
     }
 
@@ -114,6 +115,7 @@ def checkin_out(row: CheckIn) -> CheckInOut:
         symptoms=list(row.symptoms),  # type: ignore[arg-type]
         systolic_bp=row.systolic_bp,
         temperature_c=row.temperature_c,
+        new_or_worse_symptoms=row.new_or_worse_symptoms,
         note=row.note,
         entered_at=row.entered_at,
         updated_at=row.updated_at,
@@ -144,6 +146,7 @@ def regimen_values(data: RegimenIn) -> dict[str, Any]:
         "times": list(data.times),
         "start_date": data.start_date,
         "stop_date": data.stop_date,
+        "stopped_by_clinician": data.stopped_by_clinician,
         "note": data.note,
     }
 
@@ -159,6 +162,7 @@ def regimen_out(row: Regimen) -> RegimenOut:
         times=list(row.times),
         start_date=row.start_date,
         stop_date=row.stop_date,
+        stopped_by_clinician=row.stopped_by_clinician,
         note=row.note,
         entered_at=row.entered_at,
         updated_at=row.updated_at,

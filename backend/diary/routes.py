@@ -12,6 +12,7 @@ import uuid
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, put
+from litestar.background_tasks import BackgroundTask
 from litestar.di import Provide
 from litestar.params import Parameter
 from sqlalchemy import and_, or_, select
@@ -35,8 +36,10 @@ from backend.diary.schemas import (
     ProfileOut,
     RegimenIn,
     RegimenOut,
+    SafetyNotice,
 )
 from backend.diary.services import content_hash, parse_if_match, tombstone, versioned_write
+from backend.flags import services as flags
 from backend.problems import FieldError, Problem, invalid, not_found
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -54,6 +57,17 @@ def _auditor(request: Request[Any, Any, Any], patient: Principal, entity: str) -
                            address=client_address(request))  # fmt: skip
 
     return make
+
+
+def _reevaluate(request: Request[Any, Any, Any], patient: Principal) -> BackgroundTask:
+    """The full rule set runs once the answer is on its way; urgent rules already ran inside the request."""
+    return BackgroundTask(flags.evaluate_in_background, request.app.state.sessionmaker, patient.user_id)
+
+
+async def _notices(db: AsyncSession, patient: Principal, *, episode_id: uuid.UUID | None = None,
+                   day: dt.date | None = None) -> list[SafetyNotice]:  # fmt: skip
+    found = await flags.safety_for(db, patient.user_id, episode_id=episode_id, day=day)
+    return [SafetyNotice(rule_id=n.rule_id, urgency=n.urgency, message=n.message) for n in found]
 
 
 def _encode_cursor(started_at: dt.datetime, row_id: uuid.UUID) -> str:
@@ -93,18 +107,23 @@ class EpisodeController(Controller):
             new_row={"id": episode_id, "received_at": now, **records.entry_times(data.entered_at, now)},
             what="episode", audit=_auditor(request, patient, f"episode:{episode_id}"),
         )  # fmt: skip
+        # Urgent rules run before answering, so that the answer to this very write carries the safety advice.
+        await flags.evaluate_patient(db, patient.user_id, now, urgent_only=True)
+        out = records.episode_out(result.row)
+        out.safety = await _notices(db, patient, episode_id=episode_id)
         status = 201 if result.created else 200
         extra = {"Location": f"/api/v1/episodes/{episode_id}"} if result.created else {}
-        return Response(
-            records.episode_out(result.row), status_code=status, headers=_headers(result.row.version, **extra)
-        )
+        return Response(out, status_code=status, headers=_headers(result.row.version, **extra),
+                        background=_reevaluate(request, patient))  # fmt: skip
 
     @get("/{episode_id:uuid}", summary="One episode")
     async def get_episode(self, db: AsyncSession, patient: Principal, episode_id: uuid.UUID) -> Response[EpisodeOut]:
         row = await db.get(Episode, (patient.user_id, episode_id))
         if row is None or row.deleted_at is not None:
             raise not_found("episode")
-        return Response(records.episode_out(row), headers=_headers(row.version))
+        out = records.episode_out(row)
+        out.safety = await _notices(db, patient, episode_id=episode_id)
+        return Response(out, headers=_headers(row.version))
 
     @delete("/{episode_id:uuid}", status_code=204, summary="Delete an episode (kept as a tombstone for sync)")
     async def delete_episode(
@@ -115,7 +134,7 @@ class EpisodeController(Controller):
             db, Episode, patient_id=patient.user_id, key=Episode.id == episode_id, if_match=parse_if_match(if_match),
             now=utcnow(), what="episode", audit=_auditor(request, patient, f"episode:{episode_id}"),
         )  # fmt: skip
-        return Response(None, status_code=204, headers=NO_STORE)
+        return Response(None, status_code=204, headers=NO_STORE, background=_reevaluate(request, patient))
 
     @get("/", summary="Episodes, newest first, filtered by start time")
     async def list_episodes(
@@ -175,15 +194,20 @@ class CheckInController(Controller):
             now=now, new_row={"day": day, "entered_at": data.entered_at or now}, what="check-in",
             audit=_auditor(request, patient, f"checkin:{day.isoformat()}"),
         )  # fmt: skip
-        return Response(records.checkin_out(result.row), status_code=201 if result.created else 200,
-                        headers=_headers(result.row.version))  # fmt: skip
+        await flags.evaluate_patient(db, patient.user_id, now, urgent_only=True)
+        out = records.checkin_out(result.row)
+        out.safety = await _notices(db, patient, day=day)
+        return Response(out, status_code=201 if result.created else 200, headers=_headers(result.row.version),
+                        background=_reevaluate(request, patient))  # fmt: skip
 
     @get("/{day:date}", summary="The check-in of one day")
     async def get_checkin(self, db: AsyncSession, patient: Principal, day: dt.date) -> Response[CheckInOut]:
         row = await db.get(CheckIn, (patient.user_id, day))
         if row is None:
             raise not_found("check-in")
-        return Response(records.checkin_out(row), headers=_headers(row.version))
+        out = records.checkin_out(row)
+        out.safety = await _notices(db, patient, day=day)
+        return Response(out, headers=_headers(row.version))
 
     @get("/", summary="Check-ins in a range of days, newest first")
     async def list_checkins(
@@ -228,7 +252,7 @@ class PennController(Controller):
             audit=_auditor(request, patient, f"penn:{week}"),
         )  # fmt: skip
         return Response(records.penn_out(result.row), status_code=201 if result.created else 200,
-                        headers=_headers(result.row.version))  # fmt: skip
+                        headers=_headers(result.row.version), background=_reevaluate(request, patient))  # fmt: skip
 
     @get("/", summary="All Penn ratings, newest first")
     async def list_penn(self, db: AsyncSession, patient: Principal) -> Response[list[PennOut]]:
@@ -263,7 +287,7 @@ class RegimenController(Controller):
             audit=_auditor(request, patient, f"regimen:{regimen_id}"),
         )  # fmt: skip
         return Response(records.regimen_out(result.row), status_code=201 if result.created else 200,
-                        headers=_headers(result.row.version))  # fmt: skip
+                        headers=_headers(result.row.version), background=_reevaluate(request, patient))  # fmt: skip
 
     @get("/{regimen_id:uuid}", summary="One part of the treatment plan")
     async def get_regimen(self, db: AsyncSession, patient: Principal, regimen_id: uuid.UUID) -> Response[RegimenOut]:
@@ -281,7 +305,7 @@ class RegimenController(Controller):
             db, Regimen, patient_id=patient.user_id, key=Regimen.id == regimen_id, if_match=parse_if_match(if_match),
             now=utcnow(), what="regimen", audit=_auditor(request, patient, f"regimen:{regimen_id}"),
         )  # fmt: skip
-        return Response(None, status_code=204, headers=NO_STORE)
+        return Response(None, status_code=204, headers=NO_STORE, background=_reevaluate(request, patient))
 
     @get("/", summary="The treatment plan, most recent start first")
     async def list_regimens(self, db: AsyncSession, patient: Principal) -> Response[list[RegimenOut]]:
@@ -334,7 +358,9 @@ class ProfileController(Controller):
         row.updated_at = utcnow()
         db.add(audit_event(patient, "profile.update", patient_id=patient.user_id, address=client_address(request)))
         await db.commit()
-        return Response(records.profile_out(row), headers=_headers(row.version))
+        return Response(
+            records.profile_out(row), headers=_headers(row.version), background=_reevaluate(request, patient)
+        )
 
 
 @get("/api/v1/catalog", tags=["catalog"], summary="The controlled lists: kinds, body sites, triggers, symptoms...")
@@ -342,4 +368,11 @@ async def get_catalog() -> dict[str, object]:
     return catalog.as_json()
 
 
-DIARY_ROUTES: list[Any] = [EpisodeController, CheckInController, PennController, RegimenController, ProfileController, get_catalog]
+DIARY_ROUTES: list[Any] = [
+    EpisodeController,
+    CheckInController,
+    PennController,
+    RegimenController,
+    ProfileController,
+    get_catalog,
+]

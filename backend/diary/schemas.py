@@ -75,6 +75,14 @@ class EpisodeIn(Input, kw_only=True, forbid_unknown_fields=True):
     entered_at: Instant | None = None
 
 
+class SafetyNotice(msgspec.Struct, kw_only=True):
+    """Advice the patient must see next to an entry that matches an urgent follow-up rule."""
+
+    rule_id: str
+    urgency: str
+    message: str
+
+
 class EpisodeOut(msgspec.Struct, kw_only=True):
     id: uuid.UUID
     version: int
@@ -97,6 +105,7 @@ class EpisodeOut(msgspec.Struct, kw_only=True):
     entered_at: dt.datetime
     received_at: dt.datetime
     updated_at: dt.datetime
+    safety: list[SafetyNotice] = []
 
 
 class EpisodePage(msgspec.Struct, kw_only=True):
@@ -113,6 +122,7 @@ class CheckInIn(Input, kw_only=True, forbid_unknown_fields=True):
     symptoms: Annotated[list[Symptom], Meta(max_length=16)] = []
     systolic_bp: Annotated[int, Meta(ge=50, le=300)] | None = None
     temperature_c: Annotated[float, Meta(ge=30.0, le=45.0)] | None = None
+    new_or_worse_symptoms: bool | None = None
     note: Note | None = None
     entered_at: Instant | None = None
 
@@ -128,9 +138,11 @@ class CheckInOut(msgspec.Struct, kw_only=True):
     symptoms: list[Symptom]
     systolic_bp: int | None
     temperature_c: float | None
+    new_or_worse_symptoms: bool | None
     note: str | None
     entered_at: dt.datetime
     updated_at: dt.datetime
+    safety: list[SafetyNotice] = []
 
 
 class PennIn(Input, kw_only=True, forbid_unknown_fields=True):
@@ -158,6 +170,7 @@ class RegimenIn(Input, kw_only=True, forbid_unknown_fields=True):
     times: Annotated[list[ClockTime], Meta(max_length=8)] = []
     start_date: dt.date
     stop_date: dt.date | None = None
+    stopped_by_clinician: bool = False
     note: Note | None = None
     entered_at: Instant | None = None
 
@@ -172,6 +185,7 @@ class RegimenOut(msgspec.Struct, kw_only=True):
     times: list[str]
     start_date: dt.date
     stop_date: dt.date | None
+    stopped_by_clinician: bool
     note: str | None
     entered_at: dt.datetime
     updated_at: dt.datetime

@@ -1,0 +1,121 @@
+"""Derived measures shared by the follow-up rules and the reports: counts, baselines, completeness, PSFS band.
+
+Conventions from CLINICAL.md section (a): days are the patient's local days; a week is a rolling 7-day window; the
+baseline is the median of the previous 28 days, or of the first 14 diary days when fewer than 14 of those 28 were
+logged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from backend.flags.window import Diary
+
+BASELINE_DAYS = 28
+BASELINE_MIN_DAYS = 14
+WAKING_HOURS = 16
+# PSFS level 1 is "mild spasms induced by stimulation": episodes whose only triggers are touch or movement.
+STIMULATION_TRIGGERS = frozenset({"touch", "position_change", "transfer"})
+
+
+def daily_counts(diary: Diary, days: Iterable[dt.date]) -> dict[dt.date, int]:
+    wanted = list(days)
+    counts = Counter(e.local_day for e in diary.episodes)
+    return {d: counts.get(d, 0) for d in wanted}
+
+
+def logged_days(diary: Diary) -> set[dt.date]:
+    """Days with any entry: an episode, or a check-in (which includes an explicit "no episodes today")."""
+    return {e.local_day for e in diary.episodes} | {c.day for c in diary.checkins}
+
+
+def completeness(diary: Diary, n: int = 7, *, end: dt.date | None = None) -> tuple[int, int]:
+    """(days logged, days in the window) over the last n days."""
+    window = set(diary.days_back(n, end=end))
+    return len(window & logged_days(diary)), n
+
+
+@dataclass(frozen=True)
+class Baseline:
+    value: float
+    days: tuple[dt.date, ...]
+
+
+def baseline(diary: Diary, value_of: Callable[[dt.date], float | None], before: dt.date) -> Baseline | None:
+    """Median of a daily value over the 28 logged days before ``before``; falls back to the first 14 logged days."""
+    logged = logged_days(diary)
+    window = [before - dt.timedelta(days=i) for i in range(BASELINE_DAYS, 0, -1)]
+    pairs = [(d, v) for d in window if d in logged and (v := value_of(d)) is not None]
+    if len(pairs) < BASELINE_MIN_DAYS:
+        start = diary.patient.enrolled_on or (min(logged) if logged else None)
+        if start is None:
+            return None
+        early = sorted(d for d in logged if d >= start and d < before)[:BASELINE_MIN_DAYS]
+        pairs = [(d, v) for d in early if (v := value_of(d)) is not None]
+    if not pairs:
+        return None
+    return Baseline(statistics.median(v for _, v in pairs), tuple(d for d, _ in pairs))
+
+
+def count_baseline(diary: Diary, before: dt.date) -> Baseline | None:
+    counts = Counter(e.local_day for e in diary.episodes)
+    return baseline(diary, lambda d: float(counts.get(d, 0)), before)
+
+
+def stiffness_on(diary: Diary) -> Callable[[dt.date], float | None]:
+    by_day = {c.day: c.stiffness for c in diary.checkins}
+
+    def value(d: dt.date) -> float | None:
+        v = by_day.get(d)
+        return None if v is None else float(v)
+
+    return value
+
+
+def weekly_counts(diary: Diary, weeks: int, *, end: dt.date | None = None) -> list[int]:
+    """Episode counts of consecutive rolling 7-day windows ending on ``end``, oldest first."""
+    last = end or diary.today
+    counts = Counter(e.local_day for e in diary.episodes)
+    out = []
+    for w in range(weeks - 1, -1, -1):
+        week_end = last - dt.timedelta(days=7 * w)
+        out.append(sum(counts.get(week_end - dt.timedelta(days=i), 0) for i in range(7)))
+    return out
+
+
+def psfs_band_from_log(diary: Diary, *, end: dt.date | None = None) -> int:
+    """The Penn spasm frequency level (0-4) the last 7 days of the log suggest, to set beside the self-rating.
+
+    The scale has no fixed recall period (CLINICAL.md 1.1), so we take a typical waking hour of the week: the mean
+    number of episodes per waking hour over the logged days.
+    """
+    days = set(diary.days_back(7, end=end))
+    week = diary.episodes_on(days)
+    if not week:
+        return 0
+    if all(e.triggers and e.triggers <= STIMULATION_TRIGGERS for e in week):
+        return 1
+    logged = max(1, len(days & logged_days(diary)))
+    per_hour = len(week) / (logged * WAKING_HOURS)
+    if per_hour > 10:
+        return 4
+    if per_hour > 1:
+        return 3
+    return 2
+
+
+def nights_disturbed(diary: Diary, days: Iterable[dt.date]) -> set[dt.date]:
+    wanted = set(days)
+    return {e.local_day for e in diary.episodes if e.woke_from_sleep and e.local_day in wanted}
+
+
+def share_of_nights_disturbed(diary: Diary, n: int = 7) -> float | None:
+    days = set(diary.days_back(n))
+    logged = days & logged_days(diary)
+    if not logged:
+        return None
+    return len(nights_disturbed(diary, logged)) / len(logged)

@@ -1,0 +1,235 @@
+"""Flags over JSON: the patient's own (/api/v1/flags) and a linked clinician's view and actions
+(/api/v1/patients/{patient_id}/flags, /thresholds)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any, Literal
+
+from litestar import Controller, Request, Response, get, post, put
+from litestar.di import Provide
+from litestar.params import Parameter
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.accounts.dependencies import provide_clinician, provide_patient
+from backend.accounts.sessions import Principal
+from backend.care.access import require_link
+from backend.db import utcnow
+from backend.flags.engine import RULES
+from backend.flags.models import LIVE_STATUSES, Flag, FlagEvent, ThresholdOverride
+from backend.flags.rules.base import URGENCY_RANK
+from backend.flags.schemas import (
+    ClinicianFlagOut,
+    FlagEventOut,
+    PatientFlagOut,
+    ResolveIn,
+    RuleOut,
+    SnoozeIn,
+    ThresholdsIn,
+)
+from backend.problems import FieldError, Problem, invalid, not_found
+
+NO_STORE = {"Cache-Control": "no-store"}
+StatusFilter = Annotated[Literal["live", "all"], Parameter(description="live: open, acknowledged or snoozed")]
+
+
+def _order(flags: list[Flag]) -> list[Flag]:
+    return sorted(flags, key=lambda f: (f.status == "resolved", URGENCY_RANK[f.urgency], -f.updated_at.timestamp()))
+
+
+def patient_flag_out(flag: Flag) -> PatientFlagOut:
+    return PatientFlagOut(
+        id=flag.id, rule_id=flag.rule_id, urgency=flag.urgency, status=flag.status, message=flag.patient_message,
+        window_start=flag.window_start, window_end=flag.window_end,
+        evidence_episodes=[uuid.UUID(e) for e in flag.evidence_episodes],
+        evidence_days=[dt.date.fromisoformat(d) for d in flag.evidence_days],
+        opened_at=flag.opened_at, updated_at=flag.updated_at, resolved_at=flag.resolved_at,
+    )  # fmt: skip
+
+
+def clinician_flag_out(flag: Flag, history: list[FlagEvent]) -> ClinicianFlagOut:
+    return ClinicianFlagOut(
+        id=flag.id, rule_id=flag.rule_id, rule_name=RULES[flag.rule_id].name, rule_version=flag.rule_version,
+        urgency=flag.urgency, status=flag.status, message=flag.clinician_message,
+        patient_message=flag.patient_message, thresholds=dict(flag.thresholds),
+        window_start=flag.window_start, window_end=flag.window_end,
+        evidence_episodes=[uuid.UUID(e) for e in flag.evidence_episodes],
+        evidence_days=[dt.date.fromisoformat(d) for d in flag.evidence_days],
+        opened_at=flag.opened_at, last_fired_at=flag.last_fired_at, updated_at=flag.updated_at,
+        snoozed_until=flag.snoozed_until, acknowledged_at=flag.acknowledged_at, resolved_at=flag.resolved_at,
+        resolution_note=flag.resolution_note,
+        history=[FlagEventOut(at=e.at, action=e.action, actor_id=e.actor_id, note=e.note) for e in history],
+    )  # fmt: skip
+
+
+async def _flags(db: AsyncSession, patient_id: uuid.UUID, status: str) -> list[Flag]:
+    query = select(Flag).where(Flag.patient_id == patient_id)
+    if status == "live":
+        query = query.where(Flag.status.in_(LIVE_STATUSES))
+    return _order(list((await db.execute(query)).scalars()))
+
+
+class PatientFlagController(Controller):
+    path = "/api/v1/flags"
+    tags = ["flags"]
+    dependencies = {"patient": Provide(provide_patient)}
+
+    @get("/", summary="My flags, most urgent first, in plain words")
+    async def my_flags(
+        self, db: AsyncSession, patient: Principal, status: StatusFilter = "live"
+    ) -> Response[list[PatientFlagOut]]:
+        return Response([patient_flag_out(f) for f in await _flags(db, patient.user_id, status)], headers=NO_STORE)
+
+    @post("/{flag_id:uuid}/checked", status_code=200, summary="I went through the trigger checklist (sudden increase)")
+    async def checked(self, db: AsyncSession, patient: Principal, flag_id: uuid.UUID) -> Response[PatientFlagOut]:
+        flag = await db.get(Flag, (patient.user_id, flag_id))
+        if flag is None:
+            raise not_found("flag")
+        if flag.rule_id != "S3" or flag.status not in LIVE_STATUSES:
+            raise Problem(409, "Only a live 'sudden increase' flag has a trigger checklist.", code="no-checklist")
+        now = utcnow()
+        flag.patient_checked_at = flag.patient_checked_at or now
+        db.add(FlagEvent(patient_id=patient.user_id, flag_id=flag.id, at=now, action="checklist-done",
+                         actor_id=patient.user_id))  # fmt: skip
+        await db.commit()
+        return Response(patient_flag_out(flag), headers=NO_STORE)
+
+
+class ClinicianFlagController(Controller):
+    path = "/api/v1/patients/{patient_id:uuid}"
+    tags = ["flags (clinician)"]
+    dependencies = {"clinician": Provide(provide_clinician)}
+
+    async def _flag(self, db: AsyncSession, patient_id: uuid.UUID, flag_id: uuid.UUID) -> Flag:
+        flag = await db.get(Flag, (patient_id, flag_id))
+        if flag is None:
+            raise not_found("flag")
+        return flag
+
+    async def _answer(self, db: AsyncSession, flag: Flag) -> Response[ClinicianFlagOut]:
+        history = list((await db.execute(select(FlagEvent).where(
+            FlagEvent.patient_id == flag.patient_id, FlagEvent.flag_id == flag.id).order_by(FlagEvent.at))).scalars())  # fmt: skip
+        return Response(clinician_flag_out(flag, history), headers=NO_STORE)
+
+    @get("/flags", summary="A linked patient's flags, most urgent first, with evidence and history")
+    async def list_flags(
+        self, request: Request[Any, Any, Any], db: AsyncSession, clinician: Principal, patient_id: uuid.UUID,
+        status: StatusFilter = "live",
+    ) -> Response[list[ClinicianFlagOut]]:  # fmt: skip
+        await require_link(request, db, clinician, patient_id, "view", "flags.read")
+        flags = await _flags(db, patient_id, status)
+        events = list((await db.execute(select(FlagEvent).where(FlagEvent.patient_id == patient_id)
+                                        .order_by(FlagEvent.at))).scalars())  # fmt: skip
+        return Response(
+            [clinician_flag_out(f, [e for e in events if e.flag_id == f.id]) for f in flags], headers=NO_STORE
+        )
+
+    @post("/flags/{flag_id:uuid}/acknowledge", status_code=200, summary="I have seen this flag")
+    async def acknowledge(
+        self, request: Request[Any, Any, Any], db: AsyncSession, clinician: Principal, patient_id: uuid.UUID,
+        flag_id: uuid.UUID,
+    ) -> Response[ClinicianFlagOut]:  # fmt: skip
+        await require_link(request, db, clinician, patient_id, "annotate", "flags.acknowledge")
+        flag = await self._flag(db, patient_id, flag_id)
+        if flag.status == "resolved":
+            raise Problem(409, "This flag is already resolved.", code="flag-resolved")
+        now = utcnow()
+        flag.status, flag.acknowledged_at, flag.acknowledged_by, flag.updated_at = (
+            "acknowledged",
+            now,
+            clinician.user_id,
+            now,
+        )
+        db.add(
+            FlagEvent(patient_id=patient_id, flag_id=flag.id, at=now, action="acknowledged", actor_id=clinician.user_id)
+        )
+        await db.commit()
+        return await self._answer(db, flag)
+
+    @post("/flags/{flag_id:uuid}/resolve", status_code=200, summary="Close this flag, with a note")
+    async def resolve(
+        self, request: Request[Any, Any, Any], db: AsyncSession, clinician: Principal, patient_id: uuid.UUID,
+        flag_id: uuid.UUID, data: ResolveIn,
+    ) -> Response[ClinicianFlagOut]:  # fmt: skip
+        await require_link(request, db, clinician, patient_id, "annotate", "flags.resolve")
+        if not data.note.strip():
+            raise invalid([FieldError("note", "say what was done or decided")])
+        flag = await self._flag(db, patient_id, flag_id)
+        if flag.status == "resolved":
+            raise Problem(409, "This flag is already resolved.", code="flag-resolved")
+        now = utcnow()
+        flag.status, flag.resolved_at, flag.resolved_by, flag.updated_at = "resolved", now, clinician.user_id, now
+        flag.resolution_note = data.note.strip()
+        db.add(FlagEvent(patient_id=patient_id, flag_id=flag.id, at=now, action="resolved", actor_id=clinician.user_id,
+                         note=flag.resolution_note))  # fmt: skip
+        await db.commit()
+        return await self._answer(db, flag)
+
+    @post("/flags/{flag_id:uuid}/snooze", status_code=200, summary="Hide this flag from the triage list until a time")
+    async def snooze(
+        self, request: Request[Any, Any, Any], db: AsyncSession, clinician: Principal, patient_id: uuid.UUID,
+        flag_id: uuid.UUID, data: SnoozeIn,
+    ) -> Response[ClinicianFlagOut]:  # fmt: skip
+        await require_link(request, db, clinician, patient_id, "annotate", "flags.snooze")
+        now = utcnow()
+        if data.until <= now or (data.until - now).days > 90:
+            raise invalid([FieldError("until", "must be in the future, at most 90 days ahead")])
+        flag = await self._flag(db, patient_id, flag_id)
+        if flag.status == "resolved":
+            raise Problem(409, "This flag is already resolved.", code="flag-resolved")
+        if flag.urgency == "urgent":
+            raise Problem(409, "Urgent flags cannot be snoozed; acknowledge or resolve them.", code="urgent-no-snooze")
+        flag.status, flag.snoozed_until, flag.updated_at = "snoozed", data.until, now
+        db.add(FlagEvent(patient_id=patient_id, flag_id=flag.id, at=now, action="snoozed", actor_id=clinician.user_id,
+                         note=data.note))  # fmt: skip
+        await db.commit()
+        return await self._answer(db, flag)
+
+    @put("/thresholds/{rule_id:str}", status_code=200, summary="Set this patient's thresholds for one rule")
+    async def set_thresholds(
+        self, request: Request[Any, Any, Any], db: AsyncSession, clinician: Principal, patient_id: uuid.UUID,
+        rule_id: str, data: ThresholdsIn,
+    ) -> Response[dict[str, Any]]:  # fmt: skip
+        await require_link(request, db, clinician, patient_id, "annotate", "thresholds.update")
+        rule = RULES.get(rule_id)
+        if rule is None:
+            raise not_found("rule")
+        unknown = [k for k in data.thresholds if k not in rule.defaults]
+        if unknown:
+            raise invalid([FieldError(f"thresholds.{k}", f"is not a threshold of {rule_id}; use one of "
+                                                         f"{', '.join(rule.defaults) or 'none'}") for k in unknown])  # fmt: skip
+        values = dict(data.thresholds)
+        if data.enabled is not None:
+            values["enabled"] = 1.0 if data.enabled else 0.0
+        now = utcnow()
+        row = await db.get(ThresholdOverride, (patient_id, rule_id))
+        if row is None:
+            db.add(ThresholdOverride(patient_id=patient_id, rule_id=rule_id, thresholds=values,
+                                     set_by=clinician.user_id, set_at=now))  # fmt: skip
+        else:
+            row.thresholds, row.set_by, row.set_at = values, clinician.user_id, now
+        await db.commit()
+        return Response({"rule_id": rule_id, "thresholds": {**rule.defaults, **data.thresholds},
+                         "enabled": data.enabled}, headers=NO_STORE)  # fmt: skip
+
+
+@get("/api/v1/rules", tags=["flags"], summary="The follow-up rules, their versions, default thresholds and sources")
+async def list_rules() -> list[RuleOut]:
+    return [
+        RuleOut(
+            id=r.id,
+            name=r.name,
+            version=r.version,
+            urgency=r.urgency,
+            defaults=dict(r.defaults),
+            source=r.source,
+            needs_complete_data=r.needs_complete_data,
+            recede_days=r.recede_days,
+        )
+        for r in RULES.values()
+    ]
+
+
+FLAG_ROUTES: list[Any] = [PatientFlagController, ClinicianFlagController, list_rules]

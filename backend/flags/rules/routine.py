@@ -1,0 +1,298 @@
+"""Routine rules R1-R11 (CLINICAL.md section (a), "Routine"): raise at the next review or book an appointment."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import statistics
+
+from backend.flags.measures import baseline, completeness, logged_days, stiffness_on, weekly_counts
+from backend.flags.rules.base import WHO_ROUTINE, Finding, Rule, Thresholds, finding, recent
+from backend.flags.window import Diary, Ep
+
+NON_DRUG = frozenset({"stretching", "massage", "heat", "cold", "fluids", "walking"})
+TRIAL_KINDS = frozenset({"muscle_relaxant", "antispasmodic", "botulinum_toxin", "nutritional_correction"})
+REGULAR_MEDICINES = frozenset({"muscle_relaxant", "antispasmodic"})
+OBVIOUS_CAUSES = frozenset({"exercise", "walking", "dehydration"})
+
+
+def _weeks(diary: Diary, n: int) -> list[set[dt.date]]:
+    """n consecutive rolling 7-day windows ending today, oldest first."""
+    return [set(diary.days_back(7, end=diary.today - dt.timedelta(days=7 * w))) for w in range(n - 1, -1, -1)]
+
+
+def _frequent(diary: Diary, t: Thresholds, end: dt.date) -> list[Ep] | None:
+    weeks = [set(diary.days_back(7, end=end - dt.timedelta(days=7))), set(diary.days_back(7, end=end))]
+    per_week = [diary.episodes_on(w) for w in weeks]
+    if all(len(w) >= t["per_week"] for w in per_week):
+        return per_week[0] + per_week[1]
+    if "night_cramps" in diary.patient.conditions:
+        month = diary.episodes_on(set(diary.days_back(28, end=end)))
+        if len(month) >= t["per_28_days_night"]:
+            return month
+    return None
+
+
+def frequent_episodes(diary: Diary, t: Thresholds) -> Finding | None:
+    """R1. Sources: NHS, Mayo, MedlinePlus ("frequent": see a doctor). >= 3 a week is ANCHORED to NICE CKS (40% of
+    older people with cramps have 3 or more a week); >= 6 a month to the Connolly 1992 trial entry criterion."""
+    hits = _frequent(diary, t, diary.today)
+    if hits is None:
+        return None
+    counts = weekly_counts(diary, 2)
+    return finding("R1", episodes=hits, window=(diary.today - dt.timedelta(days=13), diary.today),
+                   patient=f"You have had episodes often: {counts[0]} and then {counts[1]} in the last two weeks. "
+                           f"{WHO_ROUTINE}",
+                   clinician=f"Frequent episodes: {counts[0]} and {counts[1]} in two consecutive weeks "
+                             f"(threshold {int(t['per_week'])}/week).",
+                   measures={"week_1": counts[0], "week_2": counts[1]})  # fmt: skip
+
+
+def sleep_disruption(diary: Diary, t: Thresholds) -> Finding | None:
+    """R2. Sources: NHS (disturbing your sleep: see a GP); MHRA ("regularly disrupt sleep"). Numbers [DEFAULT]."""
+    weeks = _weeks(diary, 2)
+    woke = [{e.local_day for e in diary.episodes_on(w) if e.woke_from_sleep} for w in weeks]
+    if all(len(w) >= t["nights_per_week"] for w in woke):
+        eps = [e for w in weeks for e in diary.episodes_on(w) if e.woke_from_sleep]
+        return finding("R2", episodes=eps, window=(min(weeks[0]), max(weeks[1])),
+                       patient=f"Spasms or cramps woke you on {len(woke[0])} and then {len(woke[1])} nights in the "
+                               f"last two weeks. {WHO_ROUTINE}",
+                       clinician=f"Sleep disrupted on {len(woke[0])} and {len(woke[1])} nights in two consecutive "
+                                 f"weeks (threshold {int(t['nights_per_week'])}/week).")  # fmt: skip
+    means = []
+    for w in weeks:
+        values = [c.sleep_disturbance for c in diary.checkins if c.day in w and c.sleep_disturbance is not None]
+        means.append(statistics.mean(values) if values else None)
+    if all(m is not None and m >= t["mean_nrs"] for m in means):
+        days = [c for c in diary.checkins if c.day in weeks[0] | weeks[1] and c.sleep_disturbance is not None]
+        return finding("R2", days=days, window=(min(weeks[0]), max(weeks[1])),
+                       patient=f"Your sleep has been disturbed by spasms or cramps for two weeks. {WHO_ROUTINE}",
+                       clinician=f"Weekly mean sleep-disturbance NRS {means[0]:.1f} and {means[1]:.1f} "
+                                 f"(threshold {t['mean_nrs']}).")  # fmt: skip
+    return None
+
+
+def _severe(diary: Diary, t: Thresholds, end: dt.date) -> list[Ep] | None:
+    days = set(diary.days_back(int(t["days"]), end=end))
+    window = diary.episodes_on(days)
+    severe = [e for e in window if e.intensity >= t["intensity"]]
+    worst = [e for e in window if e.intensity >= 10]
+    if len(severe) >= t["count"]:
+        return severe
+    return worst or None
+
+
+def severe_episodes(diary: Diary, t: Thresholds) -> Finding | None:
+    """R3. Sources: Mayo ("very painful"), MedlinePlus ("severe"). >= 7/10 as "severe" is [DEFAULT]."""
+    hits = _severe(diary, t, diary.today)
+    if hits is None:
+        return None
+    return finding("R3", episodes=hits,
+                   patient=f"You logged {len(hits)} very strong episode{'s' if len(hits) > 1 else ''} recently. "
+                           f"{WHO_ROUTINE}",
+                   clinician=f"{len(hits)} episode(s) rated >= {int(t['intensity'])}/10 in {int(t['days'])} d, or "
+                             f"one rated 10/10.")  # fmt: skip
+
+
+def self_care_ineffective(diary: Diary, t: Thresholds) -> Finding | None:
+    """R4. Sources: Mayo ("don't improve with self-care"), MedlinePlus (stretching and fluids do not help), older
+    MedlinePlus ("do not go away with simple stretching"). Numbers [DEFAULT]."""
+    treated = [
+        e for e in diary.episodes_on(recent(diary, int(t["days"])))
+        if any(kind in NON_DRUG and relief is not None for kind, relief, _ in e.treatments)
+    ]  # fmt: skip
+    if len(treated) < t["count"]:
+        return None
+    poor = [e for e in treated
+            if max(relief for kind, relief, _ in e.treatments if kind in NON_DRUG and relief is not None)
+            <= t["relief_max"]]  # fmt: skip
+    if len(poor) / len(treated) < t["share"]:
+        return None
+    return finding("R4", episodes=treated,
+                   patient=f"Stretching, heat and other self-care gave little relief in {len(poor)} of "
+                           f"{len(treated)} recent episodes. {WHO_ROUTINE}",
+                   clinician=f"Non-drug measures gave relief <= {int(t['relief_max'])}/10 in {len(poor)}/{len(treated)} "
+                             f"treated episodes over {int(t['days'])} d.")  # fmt: skip
+
+
+def persistent_pattern(diary: Diary, t: Thresholds) -> Finding | None:
+    """R5. Source: MedlinePlus ("keep coming back", "last a long time"). 3 of 4 weeks is [DEFAULT]."""
+    weeks = _weeks(diary, 4)
+    with_episodes = [w for w in weeks if diary.episodes_on(w)]
+    if len(with_episodes) < t["weeks"]:
+        return None
+    ends = [diary.today - dt.timedelta(days=7 * k) for k in range(3)]
+    frequency = {"per_week": t["per_week"], "per_28_days_night": t["per_28_days_night"]}
+    severity = {"days": 14, "intensity": t["intensity"], "count": t["severe_count"]}
+    fired = any(_frequent(diary, frequency, end) or _severe(diary, severity, end) for end in ends)
+    if not fired:
+        return None
+    episodes = [e for w in weeks for e in diary.episodes_on(w)]
+    return finding("R5", episodes=episodes, window=(min(weeks[0]), diary.today),
+                   patient=f"Your episodes keep coming back: they were there in {len(with_episodes)} of the last "
+                           f"4 weeks. {WHO_ROUTINE}",
+                   clinician=f"Episodes in {len(with_episodes)}/4 weeks with a frequent (R1) or severe (R3) pattern "
+                             "in the period.")  # fmt: skip
+
+
+def _poisson_ratio_p(newer: int, older: int) -> float:
+    """One-sided p-value that the newer count is higher by chance, equal exposure (conditional binomial test)."""
+    n = newer + older
+    if n == 0:
+        return 1.0
+    return sum(math.comb(n, k) for k in range(newer, n + 1)) / 2**n
+
+
+def worsening_trend(diary: Diary, t: Thresholds) -> Finding | None:
+    """R6. Magnitude ANCHORED to Farrar 2008 / Collin 2010 (30%, about 2 points; validated for improvement, used here
+    for worsening). The count ratio, minimum count and the Poisson rate-ratio test are [DEFAULT]."""
+    recent14 = diary.days_back(14)
+    nrs = stiffness_on(diary)
+    values = [v for d in recent14 if (v := nrs(d)) is not None]
+    if len(values) >= 7:
+        base = baseline(diary, nrs, recent14[0])
+        mean = sum(values) / len(values)
+        if base is not None and mean >= base.value * t["ratio_nrs"] and mean >= base.value + t["points"]:
+            days = [d for d in recent14 if nrs(d) is not None] + list(base.days)
+            return finding("R6", episodes=diary.episodes_on(set(days)), extra_days=days,
+                           window=(recent14[0], diary.today),
+                           patient=f"Your stiffness has been clearly higher over the last two weeks than before. "
+                                   f"{WHO_ROUTINE}",
+                           clinician=f"14-day mean stiffness NRS {mean:.1f} vs baseline {base.value:.1f} "
+                                     f"(>= +30% and >= +2 points).",
+                           measures={"mean": mean, "baseline": base.value})  # fmt: skip
+    newer_days = set(diary.days_back(28))
+    older_days = set(diary.days_back(28, end=diary.today - dt.timedelta(days=28)))
+    newer, older = diary.episodes_on(newer_days), diary.episodes_on(older_days)
+    if (
+        len(newer) >= t["min_count"]
+        and len(newer) >= t["ratio_count"] * len(older)
+        and _poisson_ratio_p(len(newer), len(older)) < t["p"]
+    ):
+        return finding("R6", episodes=[*older, *newer], extra_days=older_days & logged_days(diary),
+                       window=(min(older_days), diary.today),
+                       patient=f"You have logged more episodes in the last 4 weeks ({len(newer)}) than in the 4 weeks "
+                               f"before ({len(older)}). {WHO_ROUTINE}",
+                       clinician=f"4-week episode count {len(newer)} vs {len(older)} in the previous 4 weeks "
+                                 f"(>= {t['ratio_count']}x, Poisson rate-ratio p < {t['p']}).")  # fmt: skip
+    return None
+
+
+def treatment_trial_review(diary: Diary, t: Thresholds) -> Finding | None:
+    """R7. Sources: Novotna 2011 and MS-UK (stop if < 20% NRS improvement after a 4-week trial); NI Formulary / MHRA
+    (quinine: stop if no benefit at 4 weeks, review every 3 months). "< 25%" for cramps is ANCHORED to the quinine
+    effect size (West Kent formulary)."""
+    for plan in sorted(diary.plans, key=lambda p: p.start, reverse=True):
+        if plan.kind not in TRIAL_KINDS or (plan.stop is not None and plan.stop < diary.today):
+            continue
+        age = (diary.today - plan.start).days
+        if age < t["trial_days"]:
+            continue
+        since_review = (age - int(t["trial_days"])) % int(t["review_every_days"])
+        if since_review >= t["due_window_days"]:
+            continue
+        before = set(diary.days_back(14, end=plan.start - dt.timedelta(days=1)))
+        after = set(diary.days_back(14))
+        nrs = stiffness_on(diary)
+        b_nrs = [v for d in before if (v := nrs(d)) is not None]
+        a_nrs = [v for d in after if (v := nrs(d)) is not None]
+        b_eps, a_eps = diary.episodes_on(before), diary.episodes_on(after)
+        verdict = ""
+        if b_nrs and a_nrs and statistics.mean(b_nrs) > 0:
+            change = (statistics.mean(b_nrs) - statistics.mean(a_nrs)) / statistics.mean(b_nrs)
+            if change < t["nrs_response"]:
+                verdict = f" No meaningful response: stiffness NRS improved {change:.0%} (< {t['nrs_response']:.0%})."
+        elif b_eps:
+            change = (len(b_eps) - len(a_eps)) / len(b_eps)
+            if change < t["rate_response"]:
+                verdict = f" No meaningful response: episode rate fell {change:.0%} (< {t['rate_response']:.0%})."
+        logged = (before | after) & logged_days(diary)
+        return finding("R7", episodes=[*b_eps, *a_eps], extra_days=logged, window=(plan.start, diary.today),
+                       patient=f"It is time to review {plan.name} with your doctor or nurse: is it helping enough? "
+                               f"{WHO_ROUTINE}",
+                       clinician=f"Treatment review due for {plan.name} (day {age}; review at day "
+                                 f"{int(t['trial_days'])}, then every {int(t['review_every_days'])} d).{verdict}")  # fmt: skip
+    return None
+
+
+def wasting_or_weakness(diary: Diary, t: Thresholds) -> Finding | None:
+    """R8. Sources: older NHS text (muscles shrinking or becoming weaker: see a GP); Cleveland Clinic."""
+    days = recent(diary, int(t["days"]))
+    episodes = [e for e in diary.episodes_on(days) if "muscle_wasting" in e.symptoms]
+    checkins = [c for c in diary.checkins if c.day in days and "muscle_wasting" in c.symptoms]
+    if not episodes and not checkins:
+        return None
+    return finding("R8", episodes=episodes, days=checkins,
+                   patient=f"You noted that some muscles look smaller or are getting weaker. {WHO_ROUTINE}",
+                   clinician="Patient reports gradual muscle wasting or weakness.")  # fmt: skip
+
+
+def no_obvious_cause(diary: Diary, t: Thresholds) -> Finding | None:
+    """R9, a modifier on R1. Source: Mayo (cramps not linked to an obvious cause such as hard exercise). 50% is
+    [DEFAULT]."""
+    hits = _frequent(diary, t, diary.today)
+    if hits is None:
+        return None
+    unexplained = [e for e in hits if not (e.triggers - {"none_known"}) and not (e.triggers & OBVIOUS_CAUSES)
+                   and "fluid_loss" not in e.context]  # fmt: skip
+    if len(unexplained) / len(hits) < t["share"]:
+        return None
+    return finding("R9", episodes=hits,
+                   patient=f"Most of your recent episodes had no clear cause. {WHO_ROUTINE}",
+                   clinician=f"{len(unexplained)}/{len(hits)} of the frequent episodes have no trigger, exercise or "
+                             "dehydration recorded.")  # fmt: skip
+
+
+def adherence_gap(diary: Diary, t: Thresholds) -> Finding | None:
+    """R10 [DEFAULT]: scheduled-dose adherence below 80% over 14 days for regular antispasticity medicine."""
+    days = recent(diary, int(t["days"]))
+    on_plan = [p for p in diary.plans if p.kind in REGULAR_MEDICINES and p.start <= diary.today
+               and (p.stop is None or p.stop >= diary.today)]  # fmt: skip
+    if not on_plan:
+        return None
+    score = {"all": 1.0, "some": 0.5, "none": 0.0}
+    answered = [c for c in diary.checkins if c.day in days and c.meds_taken in score]
+    if len(answered) < t["min_answers"]:
+        return None
+    adherence = sum(score[c.meds_taken] for c in answered if c.meds_taken) / len(answered)
+    if adherence >= t["adherence"]:
+        return None
+    return finding("R10", days=answered,
+                   patient=f"Your regular medicines were taken as planned on about {adherence:.0%} of days. If "
+                           f"something makes them hard to take, {WHO_ROUTINE[0].lower() + WHO_ROUTINE[1:]}",
+                   clinician=f"Adherence {adherence:.0%} over {len(answered)} check-ins (< {t['adherence']:.0%}).",
+                   measures={"adherence": adherence})  # fmt: skip
+
+
+def data_gap(diary: Diary, t: Thresholds) -> Finding | None:
+    """R11 [DEFAULT]: fewer than 4 diary days in the last 7. Also silences R1, R2, R5, R6 (and S3, S6)."""
+    logged, n = completeness(diary, 7)
+    if logged >= t["min_days"]:
+        return None
+    window = diary.days_back(7)
+    enrolled = diary.patient.enrolled_on
+    if enrolled is not None and enrolled > window[0]:
+        return None  # too new to have a gap
+    days = [c for c in diary.checkins if c.day in set(window)]
+    return finding("R11", episodes=diary.episodes_on(set(window)), days=days, window=(window[0], window[-1]),
+                   patient="Your diary has gaps this week. A quick check-in each day, even \"no episodes today\", "
+                           "helps your care team see how you are.",
+                   clinician=f"Data insufficient: {logged}/{n} days logged in the last week; frequency and trend "
+                             "rules are suppressed.",
+                   measures={"days_logged": logged})  # fmt: skip
+
+
+FREQUENT = {"per_week": 3, "per_28_days_night": 6}
+ROUTINE_RULES = [
+    Rule("R1", "FREQUENT_EPISODES", 1, "routine", FREQUENT, "NHS; Mayo; MedlinePlus; NICE CKS; Connolly 1992", frequent_episodes, needs_complete_data=True),
+    Rule("R2", "SLEEP_DISRUPTION", 1, "routine", {"nights_per_week": 2, "mean_nrs": 4}, "NHS; MHRA", sleep_disruption, needs_complete_data=True),
+    Rule("R3", "SEVERE_EPISODES", 1, "routine", {"count": 2, "days": 14, "intensity": 7}, "Mayo; MedlinePlus", severe_episodes),
+    Rule("R4", "SELF_CARE_INEFFECTIVE", 1, "routine", {"count": 4, "days": 14, "relief_max": 2, "share": 0.75}, "Mayo; MedlinePlus", self_care_ineffective),
+    Rule("R5", "PERSISTENT_PATTERN", 1, "routine", {"weeks": 3, **FREQUENT, "intensity": 7, "severe_count": 2}, "MedlinePlus", persistent_pattern, needs_complete_data=True),
+    Rule("R6", "WORSENING_TREND", 1, "routine", {"ratio_nrs": 1.3, "points": 2, "ratio_count": 1.5, "min_count": 8, "p": 0.05}, "Farrar 2008; Collin 2010", worsening_trend, needs_complete_data=True),
+    Rule("R7", "TREATMENT_TRIAL_REVIEW", 1, "routine", {"trial_days": 28, "review_every_days": 90, "due_window_days": 7, "nrs_response": 0.2, "rate_response": 0.25}, "Novotna 2011; MS-UK; NI Formulary", treatment_trial_review, recede_days=7),
+    Rule("R8", "WASTING_OR_WEAKNESS_TREND", 1, "routine", {"days": 14}, "NHS; Cleveland Clinic", wasting_or_weakness),
+    Rule("R9", "NO_OBVIOUS_CAUSE", 1, "routine", {**FREQUENT, "share": 0.5}, "Mayo", no_obvious_cause, needs_complete_data=True),
+    Rule("R10", "ADHERENCE_GAP", 1, "routine", {"days": 14, "adherence": 0.8, "min_answers": 4}, "[DEFAULT]", adherence_gap),
+    Rule("R11", "DATA_GAP", 1, "routine", {"min_days": 4}, "[DEFAULT]", data_gap, recede_days=3),
+]  # fmt: skip

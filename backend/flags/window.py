@@ -1,0 +1,142 @@
+"""The plain data the follow-up rules read: a window of one patient's diary, with no database behind it.
+
+Local times come from the UTC offset the phone recorded with each entry, so an episode is counted on the day and hour
+the patient lived it, across daylight-saving changes and travel alike.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+import zoneinfo
+from dataclasses import dataclass, field
+
+from backend.diary.catalog import BODY_SITES
+
+
+@dataclass(frozen=True)
+class Ep:
+    """One episode, reduced to what the rules need."""
+
+    id: uuid.UUID
+    kind: str
+    start: dt.datetime  # aware, UTC
+    offset_minutes: int
+    intensity: int
+    duration_seconds: int | None = None
+    end: dt.datetime | None = None
+    ongoing: bool = False
+    sites: tuple[tuple[str, str], ...] = ()
+    woke_from_sleep: bool | None = None
+    triggers: frozenset[str] = frozenset()
+    symptoms: frozenset[str] = frozenset()
+    context: frozenset[str] = frozenset()
+    treatments: tuple[tuple[str, int | None, int | None], ...] = ()  # (kind, relief 0-10, minutes to relief)
+
+    @property
+    def local_start(self) -> dt.datetime:
+        """Wall-clock time where the patient was (naive)."""
+        return (self.start + dt.timedelta(minutes=self.offset_minutes)).replace(tzinfo=None)
+
+    @property
+    def local_day(self) -> dt.date:
+        return self.local_start.date()
+
+    def length(self, now: dt.datetime) -> dt.timedelta | None:
+        """How long it lasted, or has lasted so far when still going; None when the patient did not say."""
+        if self.end is not None:
+            return self.end - self.start
+        if self.duration_seconds is not None:
+            return dt.timedelta(seconds=self.duration_seconds)
+        if self.ongoing:
+            return now - self.start
+        return None
+
+    def regions(self) -> set[str]:
+        return {BODY_SITES[site][1] for site, _side in self.sites if site in BODY_SITES}
+
+
+@dataclass(frozen=True)
+class Day:
+    """One daily check-in."""
+
+    day: dt.date
+    no_episodes: bool = False
+    stiffness: int | None = None
+    sleep_disturbance: int | None = None
+    pain: int | None = None
+    meds_taken: str | None = None
+    symptoms: frozenset[str] = frozenset()
+    systolic_bp: int | None = None
+    temperature_c: float | None = None
+    new_or_worse_symptoms: bool = False  # S4: an MS symptom that is new or worse today
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One regimen of the treatment plan."""
+
+    id: uuid.UUID
+    kind: str
+    name: str
+    start: dt.date
+    stop: dt.date | None = None
+    stopped_by_clinician: bool = False
+
+
+@dataclass(frozen=True)
+class Patient:
+    conditions: frozenset[str] = frozenset()
+    time_zone: str = "UTC"
+    sci_level: str | None = None
+    itb_pump: bool = False
+    itb_refill_date: dt.date | None = None
+    baseline_systolic: int | None = None
+    enrolled_on: dt.date | None = None
+    sleep_start: dt.time = dt.time(23, 0)
+    sleep_end: dt.time = dt.time(7, 0)
+    enabled_rules: frozenset[str] = frozenset()  # rules a clinician switched on beyond the condition profile
+
+
+@dataclass(frozen=True)
+class Diary:
+    """Everything the rules may look at, as of ``now``."""
+
+    now: dt.datetime
+    patient: Patient = field(default_factory=Patient)
+    episodes: tuple[Ep, ...] = ()
+    checkins: tuple[Day, ...] = ()
+    plans: tuple[Plan, ...] = ()
+    # Facts about earlier flags that some rules need (S4's 30 days since the last relapse, S6's checklist).
+    last_relapse_on: dt.date | None = None
+    spike_checklist_done_on: dt.date | None = None
+
+    @property
+    def today(self) -> dt.date:
+        return self.now.astimezone(zoneinfo.ZoneInfo(self.patient.time_zone)).date()
+
+    def days_back(self, n: int, *, end: dt.date | None = None) -> list[dt.date]:
+        """The n local days ending with ``end`` (today by default), oldest first."""
+        last = end or self.today
+        return [last - dt.timedelta(days=i) for i in range(n - 1, -1, -1)]
+
+    def episodes_on(self, days: set[dt.date]) -> list[Ep]:
+        return [e for e in self.episodes if e.local_day in days]
+
+    def checkin(self, day: dt.date) -> Day | None:
+        for c in self.checkins:
+            if c.day == day:
+                return c
+        return None
+
+    def restricted_to(self, episode_ids: set[uuid.UUID], days: set[dt.date]) -> Diary:
+        """The same diary holding only the given entries: a flag's evidence must be enough to raise it again."""
+        return Diary(
+            now=self.now,
+            patient=self.patient,
+            episodes=tuple(e for e in self.episodes if e.id in episode_ids),
+            checkins=tuple(c for c in self.checkins if c.day in days),
+            plans=self.plans,
+            last_relapse_on=self.last_relapse_on,
+            spike_checklist_done_on=self.spike_checklist_done_on,
+        )

@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await sweeper.stop()
         await engine.dispose()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             *ACCOUNT_ROUTES,
             *DIARY_ROUTES,
@@ -84,7 +84,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         before_request=check_request,
         exception_handlers={Exception: handle_exception},
-        middleware=[security_headers(settings.secure_cookies)],
         template_config=TemplateConfig(directory=PWA / "templates", engine=JinjaTemplateEngine),
         openapi_config=None
         if settings.production
@@ -95,3 +94,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_shutdown=[dispose],
         debug=False,
     )
+    # Wrapping the whole ASGI handler (not just matched routes) puts the headers on the router's own 404 and 405 too.
+    app.asgi_handler = security_headers(settings.secure_cookies)(app.asgi_handler)
+    return app

@@ -61,6 +61,10 @@ class Settings:
     def check(self) -> None:
         if self.environment not in {"development", "test", "production"}:
             raise ConfigError(f"SPASM_ENV must be development, test or production, got {self.environment!r}")
+        for name in ("patient_idle_minutes", "patient_absolute_minutes", "clinician_idle_minutes",
+                     "clinician_absolute_minutes", "max_body_bytes"):  # fmt: skip
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"SPASM_{name.upper()} must be greater than 0")
         if self.production:
             if self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
                 raise ConfigError(

@@ -77,6 +77,10 @@ def _field_from_msgspec(message: str) -> FieldError:
     match = _MSGSPEC_PATH.match(message)
     reason, path = (match.group("reason"), match.group("path") or "") if match else (message, "")
     field = path.lstrip(".")
+    missing = re.match(r"Object missing required field `(?P<name>[^`]*)`", reason)
+    if missing:
+        field = f"{field}.{missing['name']}" if field else missing["name"]
+        reason = "is required"
     unknown = re.match(r"Object contains unknown field `(?P<name>[^`]*)`", reason)
     if unknown:
         # Name the field itself, so that a client learns which of its fields this server does not accept.
@@ -95,7 +99,7 @@ def _validation_errors(exc: ValidationException) -> list[FieldError]:
         key = str(item.get("key") or "")
         parsed = _field_from_msgspec(message)
         field = key.removeprefix("data").lstrip(".").removeprefix("$").lstrip(".") if key else ""
-        if not field or field == "body" or parsed.reason == "is not a field of this record":
+        if not field or field == "body" or parsed.reason in {"is not a field of this record", "is required"}:
             field = parsed.field
         errors.append(FieldError(field=field or "body", reason=parsed.reason))
     if not errors:

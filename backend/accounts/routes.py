@@ -69,6 +69,10 @@ async def get_session(request: Request[Any, Any, Any], db: AsyncSession, setting
     cookies: list[Cookie] = []
     token = expected_token(request, settings) if principal else None
     if principal is None:
+        if session_token_from(request, settings):
+            # The session ended on the server (expired, signed out elsewhere): forget the cookie, or the CSRF token
+            # would keep being derived from it and the next sign-in would be refused.
+            cookies.append(cleared_session_cookie(settings))
         anon = request.cookies.get(ANON_CSRF_COOKIE)
         if not anon:
             anon = new_anonymous_token()

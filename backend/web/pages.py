@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -31,9 +32,11 @@ from backend.care.models import CareLink
 from backend.config import Settings
 from backend.diary import catalog
 from backend.diary.models import CheckIn, Episode
-from backend.problems import Problem
+from backend.problems import FieldError, Problem, invalid
 
 NO_STORE = {"Cache-Control": "no-store"}
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+FORM_LABELS = {"email": "E-mail", "password": "Password", "display_name": "Your name", "time_zone": "Time zone"}
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
@@ -58,10 +61,7 @@ def page(request: Request[Any, Any, Any], settings: Settings, name: str, status:
 
 
 def render_error_page(request: Request[Any, Any, Any], body: dict[str, Any], headers: dict[str, str]) -> Response[Any]:
-    template = Template(
-        template_name="error.html", context={"problem": body}, status_code=body["status"], headers=headers
-    )
-    return template.to_asgi_response(request.app, request)  # type: ignore[return-value]
+    return Template(template_name="error.html", context={"problem": body}, status_code=body["status"], headers=headers)
 
 
 async def _principal(request: Request[Any, Any, Any], db: AsyncSession, settings: Settings) -> Principal | None:
@@ -166,11 +166,11 @@ async def register_form(
             role="clinician" if form["role"] == "clinician" else "patient",
             time_zone=form["time_zone"][:64] or "UTC",
         )
-        if "@" not in parsed.email:
-            raise Problem(422, "Enter an e-mail address such as name@example.com.")
+        if not EMAIL.match(parsed.email):
+            raise invalid([FieldError("email", "is not an e-mail address such as name@example.com")])
         user = await services.register(db, parsed)
     except Problem as problem:
-        messages = [f"{e.reason}" for e in problem.errors] or [str(problem.detail)]
+        messages = [f"{FORM_LABELS.get(e.field, e.field)}: {e.reason}" for e in problem.errors] or [str(problem.detail)]
         return page(request, settings, "register.html", status=400, form=form, errors=messages)
     token = await sign_in_user(request, db, settings, user)
     return Redirect("/", status_code=303, cookies=[session_cookie(settings, token, user.role)])

@@ -406,6 +406,7 @@ async def test_sign_in_starts_a_new_session_and_ends_the_old_one(browser: Any, a
 
     replay = await holding(browser, before)
     assert await signed_in_status(replay) == 401
+    assert await signed_in_status(await holding(browser, after)) == 200  # a copied cookie does work while valid
     # The CSRF token tied to the old session no longer works either.
     stale = await api.post("/api/v1/auth/sign-out", headers={"x-csrf-token": old_csrf})
     assert assert_problem(stale, 403)["code"] == "csrf-failed"
@@ -415,6 +416,7 @@ async def test_sign_out_ends_the_session_on_the_server(browser: Any, app: Litest
     api: Api = await browser()
     await api.register()
     token = session_of(api)
+    assert await signed_in_status(await holding(browser, token)) == 200  # a copy works until sign out
     response = await api.post("/api/v1/auth/sign-out")
     assert response.status_code == 204
     header = set_cookie_header(response, SESSION_COOKIE)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import msgspec
 from litestar import Litestar, Request, get
 from litestar.config.response_cache import ResponseCacheConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
@@ -23,7 +24,7 @@ from backend.db import make_engine, make_sessionmaker
 from backend.diary.routes import DIARY_ROUTES
 from backend.flags.routes import FLAG_ROUTES
 from backend.flags.sweeper import Sweeper
-from backend.problems import Problem, handle_exception
+from backend.problems import FieldError, Problem, field_error_from_msgspec, handle_exception
 from backend.web.headers import security_headers
 from backend.web.pages import PAGE_ROUTES
 
@@ -40,6 +41,30 @@ async def check_request(request: Request[Any, Any, Any]) -> None:
                 415, "Send the body as JSON with Content-Type: application/json.", code="unsupported-media-type"
             )
     await check_csrf(request)
+    if request.method not in SAFE_METHODS and request.url.path.startswith("/api/"):
+        await check_types_strictly(request)
+
+
+async def check_types_strictly(request: Request[Any, Any, Any]) -> None:
+    """Litestar converts bodies leniently ("7" becomes 7, "false" becomes False); the API promises the types its
+    schema states, so the body is first decoded strictly against the same Struct."""
+    field = request.route_handler.parsed_data_field
+    if field is None or not isinstance(field.annotation, type) or not issubclass(field.annotation, msgspec.Struct):
+        return
+    body = await request.body()
+    error: FieldError | None = None
+    if not body:
+        error = FieldError("body", "a JSON object is required")
+    else:
+        try:
+            msgspec.json.decode(body, type=field.annotation, strict=True)
+        except msgspec.ValidationError as exc:
+            error = field_error_from_msgspec(str(exc))
+        except msgspec.DecodeError as exc:
+            raise Problem(400, f"The body is not valid JSON: {exc}", code="invalid-json") from exc
+    if error is not None:
+        raise Problem(400, f"The request has problems: {error.field}: {error.reason}", code="invalid-request",
+                      errors=[error])  # fmt: skip
 
 
 @get("/healthz", tags=["operations"], summary="Liveness: the process answers", cache_control=None)

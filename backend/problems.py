@@ -73,7 +73,7 @@ def not_found(what: str = "record") -> Problem:
 _MSGSPEC_PATH = re.compile(r"^(?P<reason>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
 
 
-def _field_from_msgspec(message: str) -> FieldError:
+def field_error_from_msgspec(message: str) -> FieldError:
     match = _MSGSPEC_PATH.match(message)
     reason, path = (match.group("reason"), match.group("path") or "") if match else (message, "")
     field = path.lstrip(".")
@@ -89,6 +89,10 @@ def _field_from_msgspec(message: str) -> FieldError:
     return FieldError(field=field or "body", reason=reason)
 
 
+# Python cannot name a parameter "from": the routes call it start, the client sends from.
+QUERY_NAMES = {"start": "from", "end": "to"}
+
+
 def _validation_errors(exc: ValidationException) -> list[FieldError]:
     extra = exc.extra if isinstance(exc.extra, list) else []
     errors: list[FieldError] = []
@@ -97,13 +101,18 @@ def _validation_errors(exc: ValidationException) -> list[FieldError]:
             continue
         message = str(item.get("message", ""))
         key = str(item.get("key") or "")
-        parsed = _field_from_msgspec(message)
+        if item.get("source") == "query":
+            key = QUERY_NAMES.get(key, key)
+        if key == "data" and message.strip("'") == "data":
+            errors.append(FieldError("body", "a JSON object is required"))
+            continue
+        parsed = field_error_from_msgspec(message)
         field = key.removeprefix("data").lstrip(".").removeprefix("$").lstrip(".") if key else ""
         if not field or field == "body" or parsed.reason in {"is not a field of this record", "is required"}:
             field = parsed.field
         errors.append(FieldError(field=field or "body", reason=parsed.reason))
     if not errors:
-        errors.append(_field_from_msgspec(str(exc.detail)))
+        errors.append(field_error_from_msgspec(str(exc.detail)))
     return errors
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import zoneinfo
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -15,6 +14,7 @@ from backend.accounts.passwords import DUMMY_HASH, hash_password, password_probl
 from backend.accounts.schemas import RegisterIn
 from backend.db import utcnow
 from backend.diary.models import PatientProfile
+from backend.diary.validation import known_time_zone
 from backend.problems import FieldError, Problem, invalid
 
 
@@ -30,9 +30,7 @@ async def register(db: AsyncSession, data: RegisterIn) -> User:
         errors.append(FieldError("password", problem))
     if not data.display_name.strip():
         errors.append(FieldError("display_name", "is empty"))
-    try:
-        zoneinfo.ZoneInfo(data.time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    if not known_time_zone(data.time_zone):
         errors.append(FieldError("time_zone", "is not a known time zone name such as Europe/London"))
     if errors:
         raise invalid(errors)

@@ -228,4 +228,6 @@ def as_json() -> dict[str, object]:
         "regimen_kinds": [{"code": c, "label": lbl} for c, lbl in REGIMEN_KINDS.items()],
         "conditions": [{"code": c, "label": lbl} for c, lbl in CONDITIONS.items()],
         "meds_taken": [{"code": c, "label": lbl} for c, lbl in MEDS_TAKEN.items()],
+        "reporters": [{"code": "self", "label": "Me"}, {"code": "carer", "label": "My carer"}],
+        "languages": [{"code": "en", "label": "English"}, {"code": "es", "label": "Español"}],
     }

@@ -117,7 +117,7 @@ def checkin_out(row: CheckIn) -> CheckInOut:
         temperature_c=row.temperature_c,
         new_or_worse_symptoms=row.new_or_worse_symptoms,
         note=row.note,
-        entered_at=row.entered_at,
+        entered_at=row.entered_at.astimezone(dt.UTC),
         updated_at=row.updated_at,
     )
 
@@ -132,7 +132,7 @@ def penn_out(row: PennRating) -> PennOut:
         version=row.version,
         frequency=row.frequency,
         severity=row.severity,
-        entered_at=row.entered_at,
+        entered_at=row.entered_at.astimezone(dt.UTC),
         updated_at=row.updated_at,
     )
 
@@ -164,7 +164,7 @@ def regimen_out(row: Regimen) -> RegimenOut:
         stop_date=row.stop_date,
         stopped_by_clinician=row.stopped_by_clinician,
         note=row.note,
-        entered_at=row.entered_at,
+        entered_at=row.entered_at.astimezone(dt.UTC),
         updated_at=row.updated_at,
     )
 

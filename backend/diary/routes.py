@@ -108,9 +108,9 @@ class EpisodeController(Controller):
             what="episode", audit=_auditor(request, patient, f"episode:{episode_id}"),
         )  # fmt: skip
         # Urgent rules run before answering, so that the answer to this very write carries the safety advice.
-        await flags.evaluate_patient(db, patient.user_id, now, urgent_only=True)
         out = records.episode_out(result.row)
-        out.safety = await _notices(db, patient, episode_id=episode_id)
+        if await flags.urgent_check(db, patient.user_id, now, episode=flags.episode_from_row(result.row)):
+            out.safety = await _notices(db, patient, episode_id=episode_id)
         status = 201 if result.created else 200
         extra = {"Location": f"/api/v1/episodes/{episode_id}"} if result.created else {}
         return Response(out, status_code=status, headers=_headers(result.row.version, **extra),
@@ -194,9 +194,9 @@ class CheckInController(Controller):
             now=now, new_row={"day": day, "entered_at": data.entered_at or now}, what="check-in",
             audit=_auditor(request, patient, f"checkin:{day.isoformat()}"),
         )  # fmt: skip
-        await flags.evaluate_patient(db, patient.user_id, now, urgent_only=True)
         out = records.checkin_out(result.row)
-        out.safety = await _notices(db, patient, day=day)
+        if await flags.urgent_check(db, patient.user_id, now, day=flags.day_from_row(result.row)):
+            out.safety = await _notices(db, patient, day=day)
         return Response(out, status_code=201 if result.created else 200, headers=_headers(result.row.version),
                         background=_reevaluate(request, patient))  # fmt: skip
 

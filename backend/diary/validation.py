@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import zoneinfo
 from collections.abc import Sequence
 
@@ -31,6 +32,17 @@ def _unique(errors: list[FieldError], field: str, values: Sequence[object]) -> N
         if value in seen:
             errors.append(FieldError(f"{field}[{index}]", "is listed twice"))
         seen.add(value)
+
+
+@functools.cache
+def _zones() -> frozenset[str]:
+    # available_timezones() also lists the system's own "localtime" and legacy aliases such as "posixrules".
+    return frozenset(z for z in zoneinfo.available_timezones() if z not in {"localtime", "posixrules", "Factory"})
+
+
+def known_time_zone(name: str) -> bool:
+    """An IANA zone name; "localtime" and file paths would mean whatever the server happens to be set to."""
+    return name in _zones()
 
 
 _CONTROL = {chr(c) for c in range(32) if chr(c) not in "\t\n\r"} | {"\x7f"}
@@ -97,6 +109,13 @@ def _day(errors: list[FieldError], field: str, value: dt.date | None, today: dt.
         errors.append(FieldError(field, "is more than 10 years ago; check the year"))
 
 
+def _between(errors: list[FieldError], field: str, value: dt.date, earliest: dt.date, latest: dt.date) -> None:
+    if value > latest:
+        errors.append(FieldError(field, f"is too far in the future (latest {latest.isoformat()})"))
+    elif value < earliest:
+        errors.append(FieldError(field, "is more than 10 years ago; check the year"))
+
+
 def check_checkin(day: dt.date, data: CheckInIn, now: dt.datetime) -> None:
     errors: list[FieldError] = []
     _day(errors, "day", day, now.date())
@@ -127,11 +146,12 @@ def check_penn(week: str, data: PennIn, now: dt.datetime) -> None:
 
 def check_regimen(data: RegimenIn, now: dt.datetime) -> None:
     errors: list[FieldError] = []
-    _day(errors, "start_date", data.start_date, now.date() + dt.timedelta(days=365))
+    # A plan may be written ahead (a treatment starting next month) but not decades away.
+    _between(errors, "start_date", data.start_date, now.date() - OLDEST, now.date() + dt.timedelta(days=365))
     if data.stop_date is not None:
         if data.stop_date < data.start_date:
             errors.append(FieldError("stop_date", "must not be before start_date"))
-        _day(errors, "stop_date", data.stop_date, now.date() + dt.timedelta(days=3660))
+        _between(errors, "stop_date", data.stop_date, now.date() - OLDEST, now.date() + OLDEST)
     _unique(errors, "times", data.times)
     for name in ("name", "dose", "schedule", "note"):
         _text(errors, name, getattr(data, name))
@@ -141,9 +161,7 @@ def check_regimen(data: RegimenIn, now: dt.datetime) -> None:
 
 def check_profile(data: ProfileIn) -> None:
     errors: list[FieldError] = []
-    try:
-        zoneinfo.ZoneInfo(data.time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    if not known_time_zone(data.time_zone):
         errors.append(FieldError("time_zone", "is not a known time zone name such as Europe/London"))
     _unique(errors, "conditions", data.conditions)
     if data.sci_level is not None and "spinal_cord_injury" not in data.conditions:

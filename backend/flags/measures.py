@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
-from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -23,14 +22,12 @@ STIMULATION_TRIGGERS = frozenset({"touch", "position_change", "transfer"})
 
 
 def daily_counts(diary: Diary, days: Iterable[dt.date]) -> dict[dt.date, int]:
-    wanted = list(days)
-    counts = Counter(e.local_day for e in diary.episodes)
-    return {d: counts.get(d, 0) for d in wanted}
+    return {d: len(diary.by_day.get(d, ())) for d in days}
 
 
-def logged_days(diary: Diary) -> set[dt.date]:
+def logged_days(diary: Diary) -> frozenset[dt.date]:
     """Days with any entry: an episode, or a check-in (which includes an explicit "no episodes today")."""
-    return {e.local_day for e in diary.episodes} | {c.day for c in diary.checkins}
+    return diary.logged
 
 
 def completeness(diary: Diary, n: int = 7, *, end: dt.date | None = None) -> tuple[int, int]:
@@ -62,16 +59,13 @@ def baseline(diary: Diary, value_of: Callable[[dt.date], float | None], before: 
 
 
 def count_baseline(diary: Diary, before: dt.date) -> Baseline | None:
-    counts = Counter(e.local_day for e in diary.episodes)
-    return baseline(diary, lambda d: float(counts.get(d, 0)), before)
+    return baseline(diary, lambda d: float(len(diary.by_day.get(d, ()))), before)
 
 
 def stiffness_on(diary: Diary) -> Callable[[dt.date], float | None]:
-    by_day = {c.day: c.stiffness for c in diary.checkins}
-
     def value(d: dt.date) -> float | None:
-        v = by_day.get(d)
-        return None if v is None else float(v)
+        c = diary.checkins_by_day.get(d)
+        return None if c is None or c.stiffness is None else float(c.stiffness)
 
     return value
 
@@ -79,11 +73,10 @@ def stiffness_on(diary: Diary) -> Callable[[dt.date], float | None]:
 def weekly_counts(diary: Diary, weeks: int, *, end: dt.date | None = None) -> list[int]:
     """Episode counts of consecutive rolling 7-day windows ending on ``end``, oldest first."""
     last = end or diary.today
-    counts = Counter(e.local_day for e in diary.episodes)
     out = []
     for w in range(weeks - 1, -1, -1):
         week_end = last - dt.timedelta(days=7 * w)
-        out.append(sum(counts.get(week_end - dt.timedelta(days=i), 0) for i in range(7)))
+        out.append(sum(len(diary.by_day.get(week_end - dt.timedelta(days=i), ())) for i in range(7)))
     return out
 
 

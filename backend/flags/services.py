@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.accounts.models import User
 from backend.diary.models import CheckIn, Episode, PatientProfile, Regimen
-from backend.flags.engine import RULES, Evaluation, evaluate, thresholds_for, urgent_ids
+from backend.flags.engine import RULES, Evaluation, evaluate, rules_for, thresholds_for, urgent_ids
 from backend.flags.models import LIVE_STATUSES, Flag, FlagEvent, ThresholdOverride
 from backend.flags.rules.base import Finding
 from backend.flags.rules.routine import TRIAL_KINDS
@@ -29,7 +29,10 @@ log = logging.getLogger("spasm.flags")
 # The longest look-back of any rule: R6 compares two 4-week windows, S3/R6 baselines reach 28 days before a 14-day
 # window. Urgent rules need a week plus the S3 baseline for U7/U10.
 FULL_WINDOW_DAYS = 60
-URGENT_WINDOW_DAYS = 35
+URGENT_WINDOW_DAYS = 8
+SPIKE_WINDOW_DAYS = 35
+SPIKE_RULES = {"U7", "U10"}
+SWEEP_BATCH = 200
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,10 @@ def _episode(row: Any) -> Ep:
     )
 
 
+def episode_from_row(row: Episode) -> Ep:
+    return _episode(row)
+
+
 def _day(row: CheckIn) -> Day:
     return Day(
         day=row.day,
@@ -73,6 +80,10 @@ def _day(row: CheckIn) -> Day:
     )
 
 
+def day_from_row(row: CheckIn) -> Day:
+    return _day(row)
+
+
 EPISODE_COLUMNS = (
     Episode.id, Episode.kind, Episode.started_at, Episode.start_offset, Episode.intensity, Episode.duration_seconds,
     Episode.ended_at, Episode.ongoing, Episode.body_sites, Episode.woke_from_sleep, Episode.triggers,
@@ -80,74 +91,110 @@ EPISODE_COLUMNS = (
 )  # fmt: skip
 
 
-async def load_diary(
-    db: AsyncSession, patient_id: uuid.UUID, now: dt.datetime, days: int
-) -> tuple[Diary, dict[str, dict[str, float]]]:
-    profile = await db.get(PatientProfile, patient_id)
-    user = await db.get(User, patient_id)
-    plans_rows = (
-        (await db.execute(select(Regimen).where(Regimen.patient_id == patient_id, Regimen.deleted_at.is_(None))))
-        .scalars()
-        .all()
-    )
-    plans = tuple(Plan(r.id, r.kind, r.name, r.start_date, r.stop_date, r.stopped_by_clinician) for r in plans_rows)
-    since = now - dt.timedelta(days=days + 1)
-    # R7 compares the 14 days before a treatment started, however long ago that was.
-    trial_starts = [p.start for p in plans if p.kind in TRIAL_KINDS and p.start < since.date()]
-    episode_when = [Episode.started_at >= since] + [
-        and_(Episode.started_at >= dt.datetime.combine(s - dt.timedelta(days=15), dt.time(), dt.UTC),
-             Episode.started_at < dt.datetime.combine(s + dt.timedelta(days=1), dt.time(), dt.UTC))
-        for s in trial_starts
-    ]  # fmt: skip
-    checkin_when = [CheckIn.day >= since.date()] + [
-        and_(CheckIn.day >= s - dt.timedelta(days=15), CheckIn.day <= s) for s in trial_starts
-    ]
-    episode_rows = (
-        await db.execute(
-            select(*EPISODE_COLUMNS).where(
-                Episode.patient_id == patient_id, Episode.deleted_at.is_(None), or_(*episode_when)
-            )
+async def load_diaries(
+    db: AsyncSession, patient_ids: list[uuid.UUID], now: dt.datetime, *, urgent_only: bool = False
+) -> dict[uuid.UUID, tuple[Diary, dict[str, dict[str, float]]]]:
+    """The slice of each patient's diary the rules need, in a handful of queries for the whole batch.
+
+    The urgent path (inside a write's request) reads only the last week (five weeks when the patient's rules include
+    a spasticity-spike test), and skips what only the slower rules read: the treatment plan and earlier flags."""
+    ids = list(dict.fromkeys(patient_ids))
+    profiles = {
+        row[0].patient_id: (row[0], row[1])
+        for row in await db.execute(
+            select(PatientProfile, User.created_at)
+            .join(User, User.id == PatientProfile.patient_id)
+            .where(PatientProfile.patient_id.in_(ids))
         )
-    ).all()
-    checkin_rows = (
-        (await db.execute(select(CheckIn).where(CheckIn.patient_id == patient_id, or_(*checkin_when)))).scalars().all()
-    )
-    flags = (
-        (await db.execute(select(Flag).where(Flag.patient_id == patient_id, Flag.rule_id.in_(["S3", "S4"]))))
-        .scalars()
-        .all()
-    )
-    relapses = [f.opened_at.date() for f in flags if f.rule_id == "S4"]
-    checked = [f.patient_checked_at.date() for f in flags
-               if f.rule_id == "S3" and f.status in LIVE_STATUSES and f.patient_checked_at]  # fmt: skip
-    overrides = {
-        o.rule_id: dict(o.thresholds)
-        for o in (
-            await db.execute(select(ThresholdOverride).where(ThresholdOverride.patient_id == patient_id))
-        ).scalars()
     }
-    patient = Patient(
-        conditions=frozenset(profile.conditions if profile else ()),
-        time_zone=profile.time_zone if profile else "UTC",
-        sci_level=profile.sci_level if profile else None,
-        itb_pump=bool(profile and profile.itb_pump),
-        itb_refill_date=profile.itb_refill_date if profile else None,
-        baseline_systolic=profile.baseline_systolic if profile else None,
-        enrolled_on=user.created_at.date() if user else None,
-        sleep_start=profile.sleep_start if profile else dt.time(23),
-        sleep_end=profile.sleep_end if profile else dt.time(7),
-        enabled_rules=frozenset(r for r, o in overrides.items() if o.get("enabled") == 1),
-    )
-    diary = Diary(
-        now=now,
-        patient=patient,
-        episodes=tuple(sorted((_episode(r) for r in episode_rows), key=lambda e: (e.start, e.id))),
-        checkins=tuple(sorted((_day(c) for c in checkin_rows), key=lambda c: c.day)),
-        plans=plans,
-        last_relapse_on=max(relapses) if relapses else None,
-        spike_checklist_done_on=max(checked) if checked else None,
-    )
-    return diary, overrides
+    overrides: dict[uuid.UUID, dict[str, dict[str, float]]] = {pid: {} for pid in ids}
+    for o in (await db.execute(select(ThresholdOverride).where(ThresholdOverride.patient_id.in_(ids)))).scalars():
+        overrides[o.patient_id][o.rule_id] = dict(o.thresholds)
+    patients: dict[uuid.UUID, Patient] = {}
+    window: dict[uuid.UUID, int] = {}
+    for pid in ids:
+        profile, created_at = profiles.get(pid, (None, None))
+        patients[pid] = Patient(
+            conditions=frozenset(profile.conditions if profile else ()),
+            time_zone=profile.time_zone if profile else "UTC",
+            sci_level=profile.sci_level if profile else None,
+            itb_pump=bool(profile and profile.itb_pump),
+            itb_refill_date=profile.itb_refill_date if profile else None,
+            baseline_systolic=profile.baseline_systolic if profile else None,
+            enrolled_on=created_at.date() if created_at else None,
+            sleep_start=profile.sleep_start if profile else dt.time(23),
+            sleep_end=profile.sleep_end if profile else dt.time(7),
+            enabled_rules=frozenset(r for r, o in overrides[pid].items() if o.get("enabled") == 1),
+        )
+        days = FULL_WINDOW_DAYS
+        if urgent_only:
+            probe = Diary(now=now, patient=patients[pid])
+            days = SPIKE_WINDOW_DAYS if any(r.id in SPIKE_RULES for r in rules_for(probe)) else URGENT_WINDOW_DAYS
+        window[pid] = days
+    since = {pid: now - dt.timedelta(days=days + 1) for pid, days in window.items()}
+    earliest = min(since.values())
+    plans: dict[uuid.UUID, list[Plan]] = {pid: [] for pid in ids}
+    if not urgent_only:
+        for r in (
+            await db.execute(select(Regimen).where(Regimen.patient_id.in_(ids), Regimen.deleted_at.is_(None)))
+        ).scalars():
+            plans[r.patient_id].append(Plan(r.id, r.kind, r.name, r.start_date, r.stop_date, r.stopped_by_clinician))
+    episodes: dict[uuid.UUID, list[Ep]] = {pid: [] for pid in ids}
+    checkins: dict[uuid.UUID, list[Day]] = {pid: [] for pid in ids}
+    episode_when: list[Any] = [and_(Episode.patient_id.in_(ids), Episode.started_at >= earliest)]
+    checkin_when: list[Any] = [and_(CheckIn.patient_id.in_(ids), CheckIn.day >= earliest.date())]
+    # R7 compares the 14 days before a treatment started, however long ago that was.
+    for pid, patient_plans in plans.items():
+        for p in patient_plans:
+            if p.kind in TRIAL_KINDS and p.start < since[pid].date():
+                low = dt.datetime.combine(p.start - dt.timedelta(days=15), dt.time(), dt.UTC)
+                high = dt.datetime.combine(p.start + dt.timedelta(days=1), dt.time(), dt.UTC)
+                episode_when.append(
+                    and_(Episode.patient_id == pid, Episode.started_at >= low, Episode.started_at < high)
+                )
+                checkin_when.append(and_(CheckIn.patient_id == pid, CheckIn.day >= low.date(), CheckIn.day <= p.start))
+    seen: set[uuid.UUID] = set()
+    for row in await db.execute(
+        select(Episode.patient_id, *EPISODE_COLUMNS).where(Episode.deleted_at.is_(None), or_(*episode_when))
+    ):
+        if row.id not in seen:
+            seen.add(row.id)
+            episodes[row.patient_id].append(_episode(row))
+    seen_days: set[tuple[uuid.UUID, dt.date]] = set()
+    for c in (await db.execute(select(CheckIn).where(or_(*checkin_when)))).scalars():
+        if (c.patient_id, c.day) not in seen_days:
+            seen_days.add((c.patient_id, c.day))
+            checkins[c.patient_id].append(_day(c))
+    relapses: dict[uuid.UUID, list[dt.date]] = {pid: [] for pid in ids}
+    checked: dict[uuid.UUID, list[dt.date]] = {pid: [] for pid in ids}
+    if not urgent_only:
+        for f in (
+            await db.execute(select(Flag).where(Flag.patient_id.in_(ids), Flag.rule_id.in_(["S3", "S4"])))
+        ).scalars():
+            if f.rule_id == "S4":
+                relapses[f.patient_id].append(f.opened_at.date())
+            elif f.status in LIVE_STATUSES and f.patient_checked_at:
+                checked[f.patient_id].append(f.patient_checked_at.date())
+    out = {}
+    for pid in ids:
+        own = [e for e in episodes[pid] if e.start >= since[pid] or not urgent_only]
+        diary = Diary(
+            now=now,
+            patient=patients[pid],
+            episodes=tuple(sorted(own, key=lambda e: (e.start, e.id))),
+            checkins=tuple(sorted(checkins[pid], key=lambda c: c.day)),
+            plans=tuple(plans[pid]),
+            last_relapse_on=max(relapses[pid]) if relapses[pid] else None,
+            spike_checklist_done_on=max(checked[pid]) if checked[pid] else None,
+        )
+        out[pid] = (diary, overrides[pid])
+    return out
+
+
+async def load_diary(
+    db: AsyncSession, patient_id: uuid.UUID, now: dt.datetime, *, urgent_only: bool = False
+) -> tuple[Diary, dict[str, dict[str, float]]]:
+    return (await load_diaries(db, [patient_id], now, urgent_only=urgent_only))[patient_id]
 
 
 def _evidence(finding: Finding) -> tuple[list[str], list[str]]:
@@ -209,22 +256,27 @@ def _apply(
                              note=flag.resolution_note))  # fmt: skip
 
 
-async def evaluate_patient(
-    db: AsyncSession, patient_id: uuid.UUID, now: dt.datetime, *, urgent_only: bool = False
-) -> list[SafetyNotice]:
-    """Runs the rules for one patient and stores the result; returns the urgent safety messages now in force."""
+async def evaluate_patients(
+    db: AsyncSession, patient_ids: list[uuid.UUID], now: dt.datetime, *, urgent_only: bool = False
+) -> dict[uuid.UUID, list[SafetyNotice]]:
+    """Runs the rules for a batch of patients and stores the result in one transaction; returns each patient's
+    urgent safety messages now in force."""
+    notices: dict[uuid.UUID, list[SafetyNotice]] = {}
     for attempt in range(2):
-        diary, overrides = await load_diary(
-            db, patient_id, now, URGENT_WINDOW_DAYS if urgent_only else FULL_WINDOW_DAYS
-        )
-        result = evaluate(diary, overrides, only=urgent_ids() if urgent_only else None)
-        live = {
-            f.rule_id: f
-            for f in (
-                await db.execute(select(Flag).where(Flag.patient_id == patient_id, Flag.status.in_(LIVE_STATUSES)))
-            ).scalars()
-        }
-        _apply(db, patient_id, result, live, overrides, now)
+        diaries = await load_diaries(db, patient_ids, now, urgent_only=urgent_only)
+        live: dict[uuid.UUID, dict[str, Flag]] = {pid: {} for pid in diaries}
+        for f in (
+            await db.execute(select(Flag).where(Flag.patient_id.in_(list(diaries)), Flag.status.in_(LIVE_STATUSES)))
+        ).scalars():
+            live[f.patient_id][f.rule_id] = f
+        for pid, (diary, overrides) in diaries.items():
+            result = evaluate(diary, overrides, only=urgent_ids() if urgent_only else None)
+            _apply(db, pid, result, live[pid], overrides, now)
+            notices[pid] = [
+                SafetyNotice(f.rule_id, RULES[f.rule_id].urgency, f.patient_message)
+                for f in result.findings
+                if RULES[f.rule_id].urgency == "urgent"
+            ]
         try:
             await db.commit()
             break
@@ -233,11 +285,14 @@ async def evaluate_patient(
             await db.rollback()
             if attempt:
                 raise
-    return [
-        SafetyNotice(f.rule_id, RULES[f.rule_id].urgency, f.patient_message)
-        for f in result.findings
-        if RULES[f.rule_id].urgency == "urgent"
-    ]
+    return notices
+
+
+async def evaluate_patient(
+    db: AsyncSession, patient_id: uuid.UUID, now: dt.datetime, *, urgent_only: bool = False
+) -> list[SafetyNotice]:
+    """Runs the rules for one patient and stores the result; returns the urgent safety messages now in force."""
+    return (await evaluate_patients(db, [patient_id], now, urgent_only=urgent_only))[patient_id]
 
 
 async def evaluate_in_background(maker: async_sessionmaker[AsyncSession], patient_id: uuid.UUID) -> None:
@@ -259,13 +314,21 @@ async def sweep(maker: async_sessionmaker[AsyncSession], now: dt.datetime | None
             (await db.execute(select(PatientProfile.patient_id))).scalars()
         )  # fmt: skip
     done = 0
-    for patient_id in ids:
+    for start in range(0, len(ids), SWEEP_BATCH):
+        batch = ids[start : start + SWEEP_BATCH]
         async with maker() as db:
             try:
-                await evaluate_patient(db, patient_id, now)
-                done += 1
+                await evaluate_patients(db, batch, now)
+                done += len(batch)
             except Exception:
-                log.exception("sweep: evaluation failed for one patient")
+                log.exception("sweep: a batch failed; evaluating its patients one by one")
+                for patient_id in batch:
+                    try:
+                        await evaluate_patient(db, patient_id, now)
+                        done += 1
+                    except Exception:
+                        await db.rollback()
+                        log.exception("sweep: evaluation failed for one patient")
     return done
 
 
@@ -290,3 +353,49 @@ async def safety_for(db: AsyncSession, patient_id: uuid.UUID, *, episode_id: uui
         for f in sorted(flags, key=lambda f: f.rule_id)
         if (key_episode and key_episode in f.evidence_episodes) or (key_day and key_day in f.evidence_days)
     ]
+
+
+CONTEXT_RULES = {"U7", "U10"}  # need the weeks before the entry (a spasticity spike), not just the entry
+
+
+async def urgent_check(
+    db: AsyncSession, patient_id: uuid.UUID, now: dt.datetime, *, episode: Ep | None = None, day: Day | None = None
+) -> list[SafetyNotice]:
+    """The urgent rules for one write, fast: most urgent rules look at the written entry alone, so the entry is
+    tested first and the patient's recent diary is loaded only when the entry (or the patient's rule set) calls for
+    it. Updating and closing older flags is left to the full evaluation that follows the answer."""
+    row = (
+        await db.execute(
+            select(
+                PatientProfile,
+                select(ThresholdOverride.rule_id)
+                .where(ThresholdOverride.patient_id == patient_id)
+                .limit(1)
+                .scalar_subquery(),
+            ).where(PatientProfile.patient_id == patient_id)
+        )
+    ).first()
+    if row is None:
+        return await evaluate_patient(db, patient_id, now, urgent_only=True)
+    profile, any_override = row
+    patient = Patient(
+        conditions=frozenset(profile.conditions), time_zone=profile.time_zone, sci_level=profile.sci_level,
+        itb_pump=profile.itb_pump, itb_refill_date=profile.itb_refill_date,
+        baseline_systolic=profile.baseline_systolic,
+    )  # fmt: skip
+    episodes: tuple[Ep, ...] = (episode,) if episode else ()
+    if episode is not None and (episode.kind == "cramp" or episode.context & {"fluid_loss", "diuretic_increase"}):
+        # U5 pairs a cramp with fluid loss in the 48 hours around it.
+        rows = await db.execute(
+            select(*EPISODE_COLUMNS).where(
+                Episode.patient_id == patient_id, Episode.deleted_at.is_(None),
+                Episode.started_at >= episode.start - dt.timedelta(hours=49),
+                Episode.started_at <= episode.start + dt.timedelta(hours=49),
+            )
+        )  # fmt: skip
+        episodes = tuple({e.id: e for e in [*(_episode(r) for r in rows), episode]}.values())
+    probe = Diary(now=now, patient=patient, episodes=episodes, checkins=(day,) if day else ())
+    urgent = [r.id for r in rules_for(probe) if r.urgency == "urgent"]
+    if any_override is not None or set(urgent) & CONTEXT_RULES or evaluate(probe, only=urgent).findings:
+        return await evaluate_patient(db, patient_id, now, urgent_only=True)
+    return []

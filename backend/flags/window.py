@@ -7,6 +7,7 @@ the patient lived it, across daylight-saving changes and travel alike.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 import zoneinfo
 from dataclasses import dataclass, field
@@ -32,15 +33,17 @@ class Ep:
     symptoms: frozenset[str] = frozenset()
     context: frozenset[str] = frozenset()
     treatments: tuple[tuple[str, int | None, int | None], ...] = ()  # (kind, relief 0-10, minutes to relief)
+    # Wall-clock time where the patient was (naive), and its date: computed once, read by every rule.
+    local_start: dt.datetime = field(init=False, repr=False, compare=False)
+    local_day: dt.date = field(init=False, repr=False, compare=False)
 
-    @property
-    def local_start(self) -> dt.datetime:
-        """Wall-clock time where the patient was (naive)."""
-        return (self.start + dt.timedelta(minutes=self.offset_minutes)).replace(tzinfo=None)
-
-    @property
-    def local_day(self) -> dt.date:
-        return self.local_start.date()
+    def __post_init__(self) -> None:
+        # The rules compare instants in UTC; a start that still carries the phone's offset is normalised first.
+        if self.start.utcoffset() != dt.timedelta(0):
+            object.__setattr__(self, "start", self.start.astimezone(dt.UTC))
+        local = (self.start + dt.timedelta(minutes=self.offset_minutes)).replace(tzinfo=None)
+        object.__setattr__(self, "local_start", local)
+        object.__setattr__(self, "local_day", local.date())
 
     def length(self, now: dt.datetime) -> dt.timedelta | None:
         """How long it lasted, or has lasted so far when still going; None when the patient did not say."""
@@ -111,7 +114,7 @@ class Diary:
     last_relapse_on: dt.date | None = None
     spike_checklist_done_on: dt.date | None = None
 
-    @property
+    @functools.cached_property
     def today(self) -> dt.date:
         return self.now.astimezone(zoneinfo.ZoneInfo(self.patient.time_zone)).date()
 
@@ -120,14 +123,30 @@ class Diary:
         last = end or self.today
         return [last - dt.timedelta(days=i) for i in range(n - 1, -1, -1)]
 
+    @functools.cached_property
+    def by_day(self) -> dict[dt.date, list[Ep]]:
+        index: dict[dt.date, list[Ep]] = {}
+        for e in self.episodes:
+            index.setdefault(e.local_day, []).append(e)
+        return index
+
+    @functools.cached_property
+    def checkins_by_day(self) -> dict[dt.date, Day]:
+        return {c.day: c for c in self.checkins}
+
+    @functools.cached_property
+    def logged(self) -> frozenset[dt.date]:
+        """Days with any entry: an episode, or a check-in (which includes an explicit "no episodes today")."""
+        return frozenset(self.by_day) | frozenset(self.checkins_by_day)
+
     def episodes_on(self, days: set[dt.date]) -> list[Ep]:
-        return [e for e in self.episodes if e.local_day in days]
+        """Episodes on the given local days, in the order they happened."""
+        found = [e for d in days for e in self.by_day.get(d, ())]
+        found.sort(key=lambda e: (e.start, e.id))
+        return found
 
     def checkin(self, day: dt.date) -> Day | None:
-        for c in self.checkins:
-            if c.day == day:
-                return c
-        return None
+        return self.checkins_by_day.get(day)
 
     def restricted_to(self, episode_ids: set[uuid.UUID], days: set[dt.date]) -> Diary:
         """The same diary holding only the given entries: a flag's evidence must be enough to raise it again."""

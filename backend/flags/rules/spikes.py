@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 
 from backend.flags.measures import baseline, count_baseline, logged_days, stiffness_on
 from backend.flags.rules.base import Thresholds
@@ -30,12 +29,11 @@ def spasticity_spike(diary: Diary, t: Thresholds) -> Spike | None:
         if base is not None and sum(recent_values) / len(recent_values) >= base.value + t["nrs_rise"]:
             days = [d for d in window if nrs(d) is not None] + list(base.days)
             return diary.episodes_on(set(days)), days
-    counts = Counter(e.local_day for e in diary.episodes)
     for pair in ((today - dt.timedelta(days=2), today - dt.timedelta(days=1)), (today - dt.timedelta(days=1), today)):
         base = count_baseline(diary, pair[0])
         if base is None or base.value < t["min_baseline_per_day"]:
             continue
-        if all(d in logged and counts.get(d, 0) >= t["count_ratio"] * base.value for d in pair):
+        if all(d in logged and len(diary.by_day.get(d, ())) >= t["count_ratio"] * base.value for d in pair):
             days = [*pair, *base.days]
             return diary.episodes_on(set(days)), days
     return None

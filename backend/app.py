@@ -22,6 +22,7 @@ from backend.accounts.routes import ACCOUNT_ROUTES
 from backend.config import ROOT, Settings, load_settings
 from backend.db import make_engine, make_sessionmaker
 from backend.diary.routes import DIARY_ROUTES
+from backend.flags.evaluator import Evaluator
 from backend.flags.routes import FLAG_ROUTES
 from backend.flags.sweeper import Sweeper
 from backend.problems import FieldError, Problem, field_error_from_msgspec, handle_exception
@@ -86,9 +87,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     maker = make_sessionmaker(engine)
     sweeper = Sweeper(maker, settings.sweep_seconds)
+    evaluator = Evaluator(maker, settings.flag_delay_seconds)
 
     async def dispose() -> None:
         await sweeper.stop()
+        await evaluator.drain()
         await engine.dispose()
 
     app = Litestar(
@@ -101,7 +104,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             readyz,
             create_static_files_router(path="/static", directories=[PWA / "static"], include_in_schema=False),
         ],
-        state=State({"settings": settings, "engine": engine, "sessionmaker": maker}),
+        state=State({"settings": settings, "engine": engine, "sessionmaker": maker, "evaluator": evaluator}),
         dependencies={
             "db": Provide(provide_db),
             "settings": Provide(provide_settings, sync_to_thread=False),

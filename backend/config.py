@@ -44,6 +44,7 @@ class Settings:
     load_demo_data: bool = True
     db_pool_size: int = 10
     sweep_seconds: int = 300  # 0 turns the periodic flag sweep off in this process
+    flag_delay_seconds: float = 2.0  # writes within this time share one full flag evaluation
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -91,6 +92,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         load_demo_data=env.get("SPASM_LOAD_DEMO_DATA", "1") not in {"0", "false", "no"},
         db_pool_size=_int(env, "SPASM_DB_POOL_SIZE", defaults.db_pool_size),
         sweep_seconds=_int(env, "SPASM_SWEEP_SECONDS", defaults.sweep_seconds),
+        flag_delay_seconds=_int(env, "SPASM_FLAG_DELAY_SECONDS", int(defaults.flag_delay_seconds)),
     )
     settings.check()
     return settings

@@ -12,7 +12,6 @@ import uuid
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, put
-from litestar.background_tasks import BackgroundTask
 from litestar.di import Provide
 from litestar.params import Parameter
 from sqlalchemy import and_, or_, select
@@ -59,9 +58,9 @@ def _auditor(request: Request[Any, Any, Any], patient: Principal, entity: str) -
     return make
 
 
-def _reevaluate(request: Request[Any, Any, Any], patient: Principal) -> BackgroundTask:
-    """The full rule set runs once the answer is on its way; urgent rules already ran inside the request."""
-    return BackgroundTask(flags.evaluate_in_background, request.app.state.sessionmaker, patient.user_id)
+def _reevaluate(request: Request[Any, Any, Any], patient: Principal) -> None:
+    """The full rule set runs after the answer (once per burst of writes); urgent rules already ran in the request."""
+    request.app.state.evaluator.schedule(patient.user_id)
 
 
 async def _notices(db: AsyncSession, patient: Principal, *, episode_id: uuid.UUID | None = None,
@@ -113,8 +112,8 @@ class EpisodeController(Controller):
             out.safety = await _notices(db, patient, episode_id=episode_id)
         status = 201 if result.created else 200
         extra = {"Location": f"/api/v1/episodes/{episode_id}"} if result.created else {}
-        return Response(out, status_code=status, headers=_headers(result.row.version, **extra),
-                        background=_reevaluate(request, patient))  # fmt: skip
+        _reevaluate(request, patient)
+        return Response(out, status_code=status, headers=_headers(result.row.version, **extra))  # fmt: skip
 
     @get("/{episode_id:uuid}", summary="One episode")
     async def get_episode(self, db: AsyncSession, patient: Principal, episode_id: uuid.UUID) -> Response[EpisodeOut]:
@@ -134,7 +133,8 @@ class EpisodeController(Controller):
             db, Episode, patient_id=patient.user_id, key=Episode.id == episode_id, if_match=parse_if_match(if_match),
             now=utcnow(), what="episode", audit=_auditor(request, patient, f"episode:{episode_id}"),
         )  # fmt: skip
-        return Response(None, status_code=204, headers=NO_STORE, background=_reevaluate(request, patient))
+        _reevaluate(request, patient)
+        return Response(None, status_code=204, headers=NO_STORE)
 
     @get("/", summary="Episodes, newest first, filtered by start time")
     async def list_episodes(
@@ -197,8 +197,8 @@ class CheckInController(Controller):
         out = records.checkin_out(result.row)
         if await flags.urgent_check(db, patient.user_id, now, day=flags.day_from_row(result.row)):
             out.safety = await _notices(db, patient, day=day)
-        return Response(out, status_code=201 if result.created else 200, headers=_headers(result.row.version),
-                        background=_reevaluate(request, patient))  # fmt: skip
+        _reevaluate(request, patient)
+        return Response(out, status_code=201 if result.created else 200, headers=_headers(result.row.version))  # fmt: skip
 
     @get("/{day:date}", summary="The check-in of one day")
     async def get_checkin(self, db: AsyncSession, patient: Principal, day: dt.date) -> Response[CheckInOut]:
@@ -251,8 +251,9 @@ class PennController(Controller):
             now=now, new_row={"week": week, "entered_at": data.entered_at or now}, what="Penn rating",
             audit=_auditor(request, patient, f"penn:{week}"),
         )  # fmt: skip
+        _reevaluate(request, patient)
         return Response(records.penn_out(result.row), status_code=201 if result.created else 200,
-                        headers=_headers(result.row.version), background=_reevaluate(request, patient))  # fmt: skip
+                        headers=_headers(result.row.version))  # fmt: skip
 
     @get("/", summary="All Penn ratings, newest first")
     async def list_penn(self, db: AsyncSession, patient: Principal) -> Response[list[PennOut]]:
@@ -286,8 +287,9 @@ class RegimenController(Controller):
             new_row={"id": regimen_id, "entered_at": data.entered_at or now}, what="regimen",
             audit=_auditor(request, patient, f"regimen:{regimen_id}"),
         )  # fmt: skip
+        _reevaluate(request, patient)
         return Response(records.regimen_out(result.row), status_code=201 if result.created else 200,
-                        headers=_headers(result.row.version), background=_reevaluate(request, patient))  # fmt: skip
+                        headers=_headers(result.row.version))  # fmt: skip
 
     @get("/{regimen_id:uuid}", summary="One part of the treatment plan")
     async def get_regimen(self, db: AsyncSession, patient: Principal, regimen_id: uuid.UUID) -> Response[RegimenOut]:
@@ -305,7 +307,8 @@ class RegimenController(Controller):
             db, Regimen, patient_id=patient.user_id, key=Regimen.id == regimen_id, if_match=parse_if_match(if_match),
             now=utcnow(), what="regimen", audit=_auditor(request, patient, f"regimen:{regimen_id}"),
         )  # fmt: skip
-        return Response(None, status_code=204, headers=NO_STORE, background=_reevaluate(request, patient))
+        _reevaluate(request, patient)
+        return Response(None, status_code=204, headers=NO_STORE)
 
     @get("/", summary="The treatment plan, most recent start first")
     async def list_regimens(self, db: AsyncSession, patient: Principal) -> Response[list[RegimenOut]]:
@@ -358,9 +361,8 @@ class ProfileController(Controller):
         row.updated_at = utcnow()
         db.add(audit_event(patient, "profile.update", patient_id=patient.user_id, address=client_address(request)))
         await db.commit()
-        return Response(
-            records.profile_out(row), headers=_headers(row.version), background=_reevaluate(request, patient)
-        )
+        _reevaluate(request, patient)
+        return Response(records.profile_out(row), headers=_headers(row.version))
 
 
 @get("/api/v1/catalog", tags=["catalog"], summary="The controlled lists: kinds, body sites, triggers, symptoms...")

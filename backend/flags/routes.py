@@ -17,18 +17,22 @@ from backend.accounts.dependencies import provide_clinician, provide_patient
 from backend.accounts.sessions import Principal
 from backend.care.access import require_link
 from backend.db import utcnow
+from backend.diary.models import PennRating
+from backend.flags import measures
 from backend.flags.engine import RULES
 from backend.flags.models import LIVE_STATUSES, Flag, FlagEvent, ThresholdOverride
 from backend.flags.rules.base import URGENCY_RANK
 from backend.flags.schemas import (
     ClinicianFlagOut,
     FlagEventOut,
+    MeasuresOut,
     PatientFlagOut,
     ResolveIn,
     RuleOut,
     SnoozeIn,
     ThresholdsIn,
 )
+from backend.flags.services import load_diary
 from backend.problems import FieldError, Problem, invalid, not_found
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -215,6 +219,48 @@ class ClinicianFlagController(Controller):
                          "enabled": data.enabled}, headers=NO_STORE)  # fmt: skip
 
 
+async def _measures(db: AsyncSession, patient_id: uuid.UUID, days: int) -> MeasuresOut:
+    now = utcnow()
+    diary, _ = await load_diary(db, patient_id, now)
+    window = diary.days_back(days)
+    base = measures.count_baseline(diary, diary.today - dt.timedelta(days=6))
+    latest_penn = (
+        await db.execute(
+            select(PennRating.frequency)
+            .where(PennRating.patient_id == patient_id)
+            .order_by(PennRating.week.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    return MeasuresOut(
+        days=days, first_day=window[0], last_day=window[-1],
+        daily_counts={d.isoformat(): n for d, n in measures.daily_counts(diary, window).items()},
+        weekly_counts=measures.weekly_counts(diary, max(1, days // 7)),
+        baseline_per_day=base.value if base else None,
+        days_logged_last_7=measures.completeness(diary, 7)[0],
+        psfs_from_log=measures.psfs_band_from_log(diary), psfs_self_rated=latest_penn,
+        share_of_nights_disturbed=measures.share_of_nights_disturbed(diary, 7),
+    )  # fmt: skip
+
+
+Days = Annotated[int, Parameter(ge=7, le=56, description="How many local days, up to 8 weeks")]
+
+
+@get("/api/v1/measures", tags=["flags"], summary="My counts, baseline, completeness and Penn band from my log",
+     dependencies={"patient": Provide(provide_patient)})  # fmt: skip
+async def my_measures(db: AsyncSession, patient: Principal, days: Days = 28) -> Response[MeasuresOut]:
+    return Response(await _measures(db, patient.user_id, days), headers=NO_STORE)
+
+
+@get("/api/v1/patients/{patient_id:uuid}/measures", tags=["flags (clinician)"],
+     summary="A linked patient's derived measures", dependencies={"clinician": Provide(provide_clinician)})  # fmt: skip
+async def patient_measures(
+    request: Request[Any, Any, Any], db: AsyncSession, clinician: Principal, patient_id: uuid.UUID, days: Days = 28
+) -> Response[MeasuresOut]:
+    await require_link(request, db, clinician, patient_id, "view", "measures.read")
+    return Response(await _measures(db, patient_id, days), headers=NO_STORE)
+
+
 @get("/api/v1/rules", tags=["flags"], summary="The follow-up rules, their versions, default thresholds and sources")
 async def list_rules() -> list[RuleOut]:
     return [
@@ -232,4 +278,4 @@ async def list_rules() -> list[RuleOut]:
     ]
 
 
-FLAG_ROUTES: list[Any] = [PatientFlagController, ClinicianFlagController, list_rules]
+FLAG_ROUTES: list[Any] = [PatientFlagController, ClinicianFlagController, list_rules, my_measures, patient_measures]

@@ -81,3 +81,18 @@ class RuleOut(msgspec.Struct, kw_only=True):
     source: str
     needs_complete_data: bool
     recede_days: int
+
+
+class MeasuresOut(msgspec.Struct, kw_only=True):
+    """The derived measures the rules and reports share, for the last ``days`` local days."""
+
+    days: int
+    first_day: dt.date
+    last_day: dt.date
+    daily_counts: dict[str, int]
+    weekly_counts: list[int]
+    baseline_per_day: float | None
+    days_logged_last_7: int
+    psfs_from_log: int
+    psfs_self_rated: int | None
+    share_of_nights_disturbed: float | None

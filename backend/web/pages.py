@@ -32,6 +32,9 @@ from backend.care.models import CareLink
 from backend.config import Settings
 from backend.diary import catalog
 from backend.diary.models import CheckIn, Episode
+from backend.flags.models import LIVE_STATUSES, Flag
+from backend.flags.routes import _order
+from backend.flags.rules.base import URGENCY_RANK
 from backend.problems import FieldError, Problem, invalid
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -108,26 +111,39 @@ async def patient_home(
             .where(CheckIn.patient_id == me.user_id, CheckIn.day >= since.date())
         )
     ).scalar_one()
-    return page(request, settings, "patient_home.html", me=me, recent=recent, week_count=week_count,
+    flags = _order(list((await db.execute(
+        select(Flag).where(Flag.patient_id == me.user_id, Flag.status.in_(LIVE_STATUSES))
+    )).scalars()))  # fmt: skip
+    return page(request, settings, "patient_home.html", me=me, recent=recent, week_count=week_count, flags=flags,
                 days_logged=days_logged, kinds=catalog.EPISODE_KINDS, sites=catalog.BODY_SITES)  # fmt: skip
 
 
 async def clinician_home(
     request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, me: Principal
 ) -> Template:
+    """The clinician's patients, the ones with the most urgent live flags first."""
     patients = (
         (
             await db.execute(
                 select(User)
                 .join(CareLink, CareLink.patient_id == User.id)
                 .where(CareLink.clinician_id == me.user_id, CareLink.status == "active")
-                .order_by(User.display_name)
             )
         )
         .scalars()
         .all()
     )
-    return page(request, settings, "clinician_home.html", me=me, patients=patients)
+    flags = (
+        (await db.execute(select(Flag).where(Flag.patient_id.in_([p.id for p in patients]), Flag.status == "open")))
+        .scalars()
+        .all()
+    )
+    by_patient: dict[Any, list[Flag]] = {p.id: [] for p in patients}
+    for flag in flags:
+        by_patient[flag.patient_id].append(flag)
+    rows = [(p, _order(by_patient[p.id])) for p in patients]
+    rows.sort(key=lambda r: (min((URGENCY_RANK[f.urgency] for f in r[1]), default=9), r[0].display_name))
+    return page(request, settings, "clinician_home.html", me=me, rows=rows)
 
 
 @get("/sign-in", include_in_schema=False)

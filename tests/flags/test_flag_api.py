@@ -183,3 +183,56 @@ async def test_the_rule_catalog_lists_every_rule_with_its_source() -> None:
     ids = set(RULES)
     assert {f"U{i}" for i in range(1, 11)} | {f"S{i}" for i in range(1, 7)} | {f"R{i}" for i in range(1, 12)} == ids
     assert all(rule.source and rule.version >= 1 for rule in RULES.values())
+
+
+async def test_measures_count_the_patients_local_days_and_set_the_penn_band_beside_the_self_rating(
+    app: Litestar, patient: Api, clinician: Api
+) -> None:
+    madrid = dt.timezone(dt.timedelta(hours=1))
+    yesterday = (dt.datetime.now(madrid) - dt.timedelta(days=1)).replace(hour=23, minute=30, second=0, microsecond=0)
+    for minutes in (0, 10, 20):  # 23:30-23:50 local: the same local day although 22:30-22:50 UTC
+        start = yesterday + dt.timedelta(minutes=minutes)
+        await patient.put(f"/api/v1/episodes/{uuid.uuid4()}", json=cramp(started_at=start.isoformat()))
+    week = yesterday.date().isocalendar()
+    await patient.put(f"/api/v1/penn/{week.year}-W{week.week:02d}", json={"frequency": 2, "severity": 1})
+    got = (await patient.get("/api/v1/measures", params={"days": 7})).json()
+    assert got["daily_counts"][yesterday.date().isoformat()] == 3
+    assert sum(got["daily_counts"].values()) == 3
+    assert got["weekly_counts"] == [3]
+    assert got["days_logged_last_7"] == 1
+    assert got["psfs_from_log"] == 2 and got["psfs_self_rated"] == 2
+    assert (await patient.get("/api/v1/measures", params={"days": 3})).status_code == 400
+    url = f"/api/v1/patients/{patient.user['id']}/measures"  # type: ignore[index]
+    assert (await clinician.get(url)).status_code == 404
+    await link(app, patient, clinician)
+    assert (await clinician.get(url, params={"days": 7})).json()["daily_counts"] == got["daily_counts"]
+
+
+async def test_routine_rules_run_after_the_answer(app: Litestar, patient: Api) -> None:
+    for hours in (30, 5):
+        await patient.put(f"/api/v1/episodes/{uuid.uuid4()}", json=cramp(started_at=ago(hours=hours), intensity=8))
+    await app.state.evaluator.drain()
+    flags = (await patient.get("/api/v1/flags")).json()
+    r3 = next(f for f in flags if f["rule_id"] == "R3")
+    assert r3["urgency"] == "routine" and len(r3["evidence_episodes"]) == 2
+
+
+async def test_a_burst_of_writes_shares_one_evaluation(app: Litestar, monkeypatch: Any) -> None:
+    from backend.flags import evaluator as module
+
+    calls: list[uuid.UUID] = []
+
+    async def count(maker: Any, patient_id: uuid.UUID) -> None:
+        calls.append(patient_id)
+
+    monkeypatch.setattr(module, "evaluate_in_background", count)
+    burst = module.Evaluator(app.state.sessionmaker, delay_seconds=0.05)
+    first, second = uuid.uuid4(), uuid.uuid4()
+    for _ in range(50):
+        burst.schedule(first)
+    burst.schedule(second)
+    await burst.drain()
+    assert sorted(calls) == sorted([first, second])
+    burst.schedule(first)  # a later write gets its own evaluation
+    await burst.drain()
+    assert calls.count(first) == 2

@@ -20,6 +20,9 @@ async def _load_demo() -> None:
         async with make_sessionmaker(engine)() as db:
             if await demo.load_demo(db):
                 print("Loaded the demo diary (16 weeks for one patient) and a demo clinician.")
+                from backend.flags.services import sweep
+
+                await sweep(make_sessionmaker(engine))
     finally:
         await engine.dispose()
 

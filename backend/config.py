@@ -44,6 +44,9 @@ class Settings:
     load_demo_data: bool = True
     db_pool_size: int = 10
     sweep_seconds: int = 300  # 0 turns the periodic flag sweep off in this process
+    limit_sign_in_per_address: int = 30  # per 15 minutes
+    limit_sign_in_per_account: int = 10  # per 15 minutes
+    limit_register_per_address: int = 10  # per hour
     flag_delay_seconds: float = 2.0  # writes within this time share one full flag evaluation
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -92,6 +95,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         load_demo_data=env.get("SPASM_LOAD_DEMO_DATA", "1") not in {"0", "false", "no"},
         db_pool_size=_int(env, "SPASM_DB_POOL_SIZE", defaults.db_pool_size),
         sweep_seconds=_int(env, "SPASM_SWEEP_SECONDS", defaults.sweep_seconds),
+        limit_sign_in_per_address=_int(env, "SPASM_LIMIT_SIGN_IN_PER_ADDRESS", defaults.limit_sign_in_per_address),
+        limit_sign_in_per_account=_int(env, "SPASM_LIMIT_SIGN_IN_PER_ACCOUNT", defaults.limit_sign_in_per_account),
+        limit_register_per_address=_int(env, "SPASM_LIMIT_REGISTER_PER_ADDRESS", defaults.limit_register_per_address),
         flag_delay_seconds=_int(env, "SPASM_FLAG_DELAY_SECONDS", int(defaults.flag_delay_seconds)),
     )
     settings.check()

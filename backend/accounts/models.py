@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Literal
 
-from sqlalchemy import ForeignKey, Index, String, Uuid
+from sqlalchemy import ForeignKey, Index, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, UTCDateTime
@@ -39,3 +39,14 @@ class WebSession(Base):
     absolute_expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_web_sessions_user_id", "user_id"),)
+
+
+class RateCounter(Base):
+    """A fixed-window counter shared by every app process (abuse limits must not reset when a request lands on
+    another process)."""
+
+    __tablename__ = "rate_counters"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_start: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    count: Mapped[int] = mapped_column(Integer)

@@ -8,7 +8,7 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts import services
+from backend.accounts import limits, services
 from backend.accounts.csrf import expected_token
 from backend.accounts.models import User
 from backend.accounts.schemas import RegisterIn, SessionOut, SignInIn, UserOut
@@ -87,6 +87,7 @@ async def get_session(request: Request[Any, Any, Any], db: AsyncSession, setting
 async def register(
     request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, data: RegisterIn
 ) -> Response[SessionOut]:
+    await limits.registration_attempt(db, settings, client_address(request))
     user = await services.register(db, data)
     token = await sign_in_user(request, db, settings, user)
     body = SessionOut(user=user_out(user), csrf_token=csrf_token_for(settings, token))
@@ -97,6 +98,7 @@ async def register(
 async def sign_in(
     request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, data: SignInIn
 ) -> Response[SessionOut]:
+    await limits.sign_in_attempt(db, settings, client_address(request), data.email)
     user = await services.authenticate(db, data.email, data.password)
     if user is None:
         db.add(audit_event(None, "auth.sign-in", patient_id=None, outcome="failure", address=client_address(request)))

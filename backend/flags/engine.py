@@ -6,7 +6,7 @@ Condition profiles follow CLINICAL.md section (a), implementation note 4.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from backend.flags.measures import completeness
 from backend.flags.rules.base import URGENCY_RANK, Finding, Rule
@@ -19,11 +19,12 @@ RULES: dict[str, Rule] = {r.id: r for r in [*URGENT_RULES, *SOON_RULES, *ROUTINE
 RULE_SET_VERSION = "2026.11-1"
 
 _CRAMPS = {"U1", "U2", "U3", "U4", "U5", "U6", "S1", "S2", "R1", "R2", "R3", "R4", "R5", "R7", "R8", "R9", "R10", "R11"}
-_MS = _CRAMPS | {"S3", "S4", "S6", "R6"}
-_SCI = _MS | {"U7", "U8", "U9", "U10", "S5"}
+_SPASTICITY = _CRAMPS | {"S3", "S6", "R6"}
+_MS = _SPASTICITY | {"S4"}  # S4 is the MS relapse rule
+_SCI = _SPASTICITY | {"U7", "U8", "U9", "U10", "S5"}
 # CP is like SCI without U8 (autonomic dysreflexia) unless a clinician switches it on; S4 is an MS relapse rule.
 _CP = _SCI - {"U8", "S4"}
-_STROKE = _CRAMPS | {"S3", "S6", "R6", "U9", "U10", "S5"}
+_STROKE = _SPASTICITY | {"U9", "U10", "S5"}
 PROFILES: dict[str, set[str]] = {
     "idiopathic_cramps": _CRAMPS,
     "night_cramps": _CRAMPS,
@@ -82,8 +83,17 @@ def evaluate(
         evaluated.append(rule.id)
         result = rule.evaluate(diary, thresholds_for(rule, overrides))
         if result is not None:
-            findings.append(result)
+            findings.append(with_guard_evidence(diary, result) if rule.needs_complete_data else result)
     return Evaluation(findings, evaluated, suppressed)
+
+
+def with_guard_evidence(diary: Diary, finding: Finding) -> Finding:
+    """A guarded rule fired only because the last week was logged well enough; those logged days are part of what
+    it saw, so they join the evidence (a flag's evidence alone must be enough to raise it again)."""
+    week = diary.days_back(7)
+    days = {d for d in week if d in diary.checkins_by_day}
+    episodes = {e.id for d in week if d not in days for e in diary.by_day.get(d, ())}
+    return replace(finding, checkin_days=finding.checkin_days | days, episode_ids=finding.episode_ids | episodes)
 
 
 def urgent_ids() -> list[str]:

@@ -12,7 +12,7 @@ import statistics
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from backend.flags.window import Diary
+from backend.flags.window import Diary, Ep
 
 BASELINE_DAYS = 28
 BASELINE_MIN_DAYS = 14
@@ -101,9 +101,15 @@ def psfs_band_from_log(diary: Diary, *, end: dt.date | None = None) -> int:
     return 2
 
 
+def night_of(e: Ep) -> dt.date:
+    """The night an episode belongs to, named by the evening it began: 23:30 and 02:00 are the same night."""
+    return (e.local_start - dt.timedelta(hours=12)).date()
+
+
 def nights_disturbed(diary: Diary, days: Iterable[dt.date]) -> set[dt.date]:
+    """Nights (named by their evening) among ``days`` on which an episode woke the patient."""
     wanted = set(days)
-    return {e.local_day for e in diary.episodes if e.woke_from_sleep and e.local_day in wanted}
+    return {night_of(e) for e in diary.episodes if e.woke_from_sleep and night_of(e) in wanted}
 
 
 def share_of_nights_disturbed(diary: Diary, n: int = 7) -> float | None:

@@ -14,7 +14,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts import services
+from backend.accounts import limits, services
 from backend.accounts.csrf import expected_token
 from backend.accounts.models import User
 from backend.accounts.routes import anonymous_cookie, cleared_session_cookie, session_cookie, sign_in_user
@@ -22,6 +22,7 @@ from backend.accounts.schemas import RegisterIn
 from backend.accounts.sessions import (
     ANON_CSRF_COOKIE,
     Principal,
+    client_address,
     csrf_token_for,
     end_session,
     new_anonymous_token,
@@ -156,6 +157,7 @@ async def sign_in_form(
     request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, data: dict[str, str] = Form
 ) -> Response[Any]:
     email, password = data.get("email", "")[:254], data.get("password", "")[:4096]
+    await limits.sign_in_attempt(db, settings, client_address(request), email)
     user = await services.authenticate(db, email, password) if email and password else None
     if user is None:
         return page(request, settings, "sign_in.html", status=400, email=email,
@@ -174,6 +176,7 @@ async def register_form(
     request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, data: dict[str, str] = Form
 ) -> Response[Any]:
     form = {k: data.get(k, "") for k in ("email", "display_name", "role", "time_zone")}
+    await limits.registration_attempt(db, settings, client_address(request))
     try:
         parsed = RegisterIn(
             email=form["email"][:254].strip(),

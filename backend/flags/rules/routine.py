@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import uuid
 import statistics
 
-from backend.flags.measures import baseline, completeness, logged_days, stiffness_on, weekly_counts
+from backend.flags.measures import (
+    baseline,
+    completeness,
+    logged_days,
+    night_of,
+    nights_disturbed,
+    stiffness_on,
+    weekly_counts,
+)
 from backend.flags.rules.base import WHO_ROUTINE, Finding, Rule, Thresholds, finding, recent
 from backend.flags.window import Diary, Ep
 
@@ -51,9 +60,10 @@ def frequent_episodes(diary: Diary, t: Thresholds) -> Finding | None:
 def sleep_disruption(diary: Diary, t: Thresholds) -> Finding | None:
     """R2. Sources: NHS (disturbing your sleep: see a GP); MHRA ("regularly disrupt sleep"). Numbers [DEFAULT]."""
     weeks = _weeks(diary, 2)
-    woke = [{e.local_day for e in diary.episodes_on(w) if e.woke_from_sleep} for w in weeks]
+    woke = [nights_disturbed(diary, w) for w in weeks]  # nights, not calendar days: 23:30 and 02:00 are one
     if all(len(w) >= t["nights_per_week"] for w in woke):
-        eps = [e for w in weeks for e in diary.episodes_on(w) if e.woke_from_sleep]
+        nights = woke[0] | woke[1]
+        eps = [e for e in diary.episodes if e.woke_from_sleep and night_of(e) in nights]
         return finding("R2", episodes=eps, window=(min(weeks[0]), max(weeks[1])),
                        patient=f"Spasms or cramps woke you on {len(woke[0])} and then {len(woke[1])} nights in the "
                                f"last two weeks. {WHO_ROUTINE}",
@@ -121,13 +131,17 @@ def persistent_pattern(diary: Diary, t: Thresholds) -> Finding | None:
     with_episodes = [w for w in weeks if diary.episodes_on(w)]
     if len(with_episodes) < t["weeks"]:
         return None
-    ends = [diary.today - dt.timedelta(days=7 * k) for k in range(3)]
     frequency = {"per_week": t["per_week"], "per_28_days_night": t["per_28_days_night"]}
     severity = {"days": 14, "intensity": t["intensity"], "count": t["severe_count"]}
-    fired = any(_frequent(diary, frequency, end) or _severe(diary, severity, end) for end in ends)
-    if not fired:
+    # "R1 or R3 fired at least once in that period": as of any day of the four weeks.
+    hits: dict[uuid.UUID, Ep] = {}
+    for end in diary.days_back(28):
+        for e in _frequent(diary, frequency, end) or _severe(diary, severity, end) or []:
+            hits[e.id] = e
+    if not hits:
         return None
-    episodes = [e for w in weeks for e in diary.episodes_on(w)]
+    in_weeks: dict[uuid.UUID, Ep] = {e.id: e for w in weeks for e in diary.episodes_on(w)}
+    episodes = list({**in_weeks, **hits}.values())
     return finding("R5", episodes=episodes, window=(min(weeks[0]), diary.today),
                    patient=f"Your episodes keep coming back: they were there in {len(with_episodes)} of the last "
                            f"4 weeks. {WHO_ROUTINE}",
@@ -150,15 +164,27 @@ def worsening_trend(diary: Diary, t: Thresholds) -> Finding | None:
     nrs = stiffness_on(diary)
     values = [v for d in recent14 if (v := nrs(d)) is not None]
     if len(values) >= 7:
-        base = baseline(diary, nrs, recent14[0])
+        measure, value_of, what = "stiffness NRS", nrs, "stiffness"
+    else:
+        # Without enough daily stiffness ratings, the mean intensity of the episodes themselves (CLINICAL.md: "or
+        # mean episode intensity").
+        def value_of(d: dt.date) -> float | None:
+            day = diary.by_day.get(d)
+            return statistics.mean(e.intensity for e in day) if day else None
+
+        measure, what = "mean episode intensity", "episodes have been"
+        values = [v for d in recent14 if (v := value_of(d)) is not None]
+    if len(values) >= 7:
+        base = baseline(diary, value_of, recent14[0])
         mean = sum(values) / len(values)
         if base is not None and mean >= base.value * t["ratio_nrs"] and mean >= base.value + t["points"]:
-            days = [d for d in recent14 if nrs(d) is not None] + list(base.days)
+            days = [d for d in recent14 if value_of(d) is not None] + list(base.days)
+            subject = "Your stiffness has" if what == "stiffness" else "Your episodes have"
             return finding("R6", episodes=diary.episodes_on(set(days)), extra_days=days,
                            window=(recent14[0], diary.today),
-                           patient=f"Your stiffness has been clearly higher over the last two weeks than before. "
+                           patient=f"{subject} been clearly stronger over the last two weeks than before. "
                                    f"{WHO_ROUTINE}",
-                           clinician=f"14-day mean stiffness NRS {mean:.1f} vs baseline {base.value:.1f} "
+                           clinician=f"14-day {measure} {mean:.1f} vs baseline {base.value:.1f} "
                                      f"(>= +30% and >= +2 points).",
                            measures={"mean": mean, "baseline": base.value})  # fmt: skip
     newer_days = set(diary.days_back(28))

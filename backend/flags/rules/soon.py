@@ -31,7 +31,8 @@ def new_medication_onset(diary: Diary, t: Thresholds) -> Finding | None:
         before = [e for e in diary.episodes if e.local_day < plan.start]
         suspect = any(name in plan.name.lower() for name in HIGH_SUSPICION)
         if not before:
-            return finding("S1", episodes=after[:1], window=(plan.start, diary.today),
+            first_episode = min(after, key=lambda e: (e.start, e.id))
+            return finding("S1", episodes=[first_episode], window=(plan.start, diary.today),
                            patient=f"Your first logged episode came after you started {plan.name}. {WHO_SOON}",
                            clinician=f"First-ever episode within {window_days} d of starting {plan.name}"
                                      f"{' (a medicine known to cause cramps)' if suspect else ''}.")  # fmt: skip

@@ -153,7 +153,11 @@ def _level_t6_or_above(level: str | None) -> bool:
 def autonomic_dysreflexia(diary: Diary, t: Thresholds) -> Finding | None:
     """U8. Source: HMP Wounds review of autonomic dysreflexia (SCI at or above T6: a sudden systolic rise of 20 mmHg
     or more above baseline, with headache, flushing or sweating)."""
-    if "spinal_cord_injury" not in diary.patient.conditions or not _level_t6_or_above(diary.patient.sci_level):
+    # With SCI the level decides; for other conditions (CP) the rule runs only when a clinician switched it on.
+    if "spinal_cord_injury" in diary.patient.conditions:
+        if not _level_t6_or_above(diary.patient.sci_level):
+            return None
+    elif "U8" not in diary.patient.enabled_rules:
         return None
     signs = {"pounding_headache", "flushing_or_sweating"}
     episodes = [e for e in _recent_episodes(diary) if e.symptoms & signs]
@@ -189,8 +193,8 @@ def spike_with_fever(diary: Diary, t: Thresholds) -> Finding | None:
     if not spike:
         return None
     spike_eps, spike_days = spike
-    last = max(spike_days) if spike_days else diary.today
-    near = {last, last - dt.timedelta(days=1)}
+    # The spike covers the last three days at most; a fever on any of them, or the day before, counts.
+    near = set(diary.days_back(4))
     fever_days = [c for c in diary.checkins if c.day in near
                   and ("fever_or_chills" in c.symptoms or (c.temperature_c or 0) >= t["fever_c"])]  # fmt: skip
     fever_eps = [e for e in diary.episodes if e.local_day in near and "fever_or_chills" in e.symptoms]

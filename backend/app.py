@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from backend.accounts.csrf import SAFE_METHODS, check_csrf
 from backend.accounts.dependencies import provide_db, provide_principal, provide_settings
+from backend.accounts.rights import RIGHTS_ROUTES
 from backend.accounts.routes import ACCOUNT_ROUTES
 from backend.config import ROOT, Settings, load_settings
 from backend.db import make_engine, make_sessionmaker
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app = Litestar(
         route_handlers=[
             *ACCOUNT_ROUTES,
+            *RIGHTS_ROUTES,
             *DIARY_ROUTES,
             *FLAG_ROUTES,
             *PAGE_ROUTES,

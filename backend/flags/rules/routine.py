@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import uuid
 import statistics
+import uuid
 
 from backend.flags.measures import (
     baseline,

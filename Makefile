@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint fmt migrate demo bench clean
+.PHONY: run test lint fmt migrate demo bench backup clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ test: $(STAMP)
 	$(MAKE) lint
 	SPASM_TEST_DATABASE=sqlite $(BIN)/pytest
 	SPASM_TEST_DATABASE=postgresql $(BIN)/pytest
+
+# A consistent copy of the SQLite database while the service runs: make backup [TO=path]
+backup: $(STAMP)
+	$(BIN)/python -m backend.cli backup $(if $(TO),--to $(TO),)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -53,6 +53,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="backend.cli")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="load the demo accounts and diary into an empty database")
+    backup = sub.add_parser("backup", help="consistent online backup of the SQLite database")
+    backup.add_argument("--to", default=None, help="target file (default var/backups/spasm-diary-<time>.db)")
     sub.add_parser("sweep", help="evaluate the follow-up rules for every patient once (e.g. from cron)")
     serve = sub.add_parser("serve", help="run the web server")
     serve.add_argument("--host", default=os.environ.get("SPASM_HOST", "127.0.0.1"))
@@ -61,6 +63,16 @@ def main() -> None:
     args = parser.parse_args()
     if args.command == "demo":
         asyncio.run(_load_demo())
+    elif args.command == "backup":
+        from pathlib import Path
+
+        from backend.backup import backup_sqlite, default_target, sqlite_path
+
+        target = backup_sqlite(sqlite_path(load_settings()), Path(args.to) if args.to else default_target())
+        print(f"Backup written to {target}")
+        print(
+            f"To restore: stop the service, then copy it over {sqlite_path(load_settings())} (and delete any -wal file)."
+        )
     elif args.command == "sweep":
         asyncio.run(_sweep())
     elif args.command == "serve":

@@ -17,7 +17,7 @@ from litestar.template import TemplateConfig
 from sqlalchemy import text
 
 from backend.accounts.csrf import SAFE_METHODS, check_csrf
-from backend.accounts.dependencies import provide_db, provide_principal, provide_settings
+from backend.accounts.dependencies import authenticate, provide_db, provide_principal, provide_settings
 from backend.accounts.rights import RIGHTS_ROUTES
 from backend.accounts.routes import ACCOUNT_ROUTES
 from backend.config import ROOT, Settings, load_settings
@@ -34,7 +34,10 @@ PWA = ROOT / "pwa"
 
 
 async def check_request(request: Request[Any, Any, Any]) -> None:
-    """Runs before every handler: the content type of API writes (415, ASVS 13.1.5), then CSRF."""
+    """Runs before every handler, in this order: who is calling (401, then 403 for the wrong role), CSRF, the content
+    type of API writes (415, ASVS 13.1.5), and the body's types. A stranger learns nothing about a route's body."""
+    await authenticate(request)
+    await check_csrf(request)
     if request.method not in SAFE_METHODS and request.url.path.startswith("/api/"):
         has_body = request.headers.get("content-length", "0") not in {"", "0"} or "transfer-encoding" in request.headers
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -42,8 +45,6 @@ async def check_request(request: Request[Any, Any, Any]) -> None:
             raise Problem(
                 415, "Send the body as JSON with Content-Type: application/json.", code="unsupported-media-type"
             )
-    await check_csrf(request)
-    if request.method not in SAFE_METHODS and request.url.path.startswith("/api/"):
         await check_types_strictly(request)
 
 

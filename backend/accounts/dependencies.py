@@ -24,8 +24,33 @@ def provide_settings(state: State) -> Settings:
     return settings
 
 
+# A handler that names one of these parameters needs a signed-in caller of that kind.
+AUTH_PARAMETERS = {"principal": None, "patient": "patient", "clinician": "clinician"}
+
+
+async def authenticate(request: Request[Any, Any, Any]) -> None:
+    """Resolves the caller before anything else looks at the request (called from the app's before_request), so that
+    a signed-out caller always gets 401 and a caller of the wrong kind 403, whatever the body holds."""
+    parameters = request.route_handler.parsed_fn_signature.parameters
+    wanted = [role for name, role in AUTH_PARAMETERS.items() if name in parameters]
+    if not wanted:
+        return
+    settings: Settings = request.app.state.settings
+    async with request.app.state.sessionmaker() as db:
+        principal = await resolve(db, settings, session_token_from(request, settings))
+    if principal is None:
+        raise Problem(401, "Please sign in again.", code="not-signed-in")
+    if "patient" in wanted and not principal.is_patient:
+        raise Problem(403, "Only patients keep a diary.", code="patients-only")
+    if "clinician" in wanted and not principal.is_clinician:
+        raise Problem(403, "This page is for clinicians.", code="clinicians-only")
+    request.state.principal = principal
+
+
 async def provide_principal(request: Request[Any, Any, Any], db: AsyncSession, settings: Settings) -> Principal:
-    principal = await resolve(db, settings, session_token_from(request, settings))
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is None:
+        principal = await resolve(db, settings, session_token_from(request, settings))
     if principal is None:
         raise Problem(401, "Please sign in again.", code="not-signed-in")
     return principal

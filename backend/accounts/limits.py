@@ -22,6 +22,8 @@ from backend.problems import Problem
 
 SIGN_IN_WINDOW = dt.timedelta(minutes=15)
 REGISTER_WINDOW = dt.timedelta(hours=1)
+# A phone coming back online uploads its whole outbox at once; the limit is far above that and far below abuse.
+WRITE_WINDOW = dt.timedelta(minutes=1)
 
 
 async def sign_in_attempt(db: AsyncSession, settings: Settings, address: str, email: str) -> None:
@@ -33,7 +35,14 @@ async def registration_attempt(db: AsyncSession, settings: Settings, address: st
     await hit(db, f"register:{address}", settings.limit_register_per_address, REGISTER_WINDOW)
 
 
-async def hit(db: AsyncSession, key: str, limit: int, window: dt.timedelta, *, now: dt.datetime | None = None) -> None:
+async def diary_write(db: AsyncSession, settings: Settings, patient_id: object) -> None:
+    """Counts one diary write inside the write's own transaction, so it costs no extra commit."""
+    await hit(db, f"write:{patient_id}", settings.limit_writes_per_minute, WRITE_WINDOW, commit=False)
+
+
+async def hit(
+    db: AsyncSession, key: str, limit: int, window: dt.timedelta, *, now: dt.datetime | None = None, commit: bool = True
+) -> None:
     """Counts one attempt under ``key``; past ``limit`` in the window, answers 429 with Retry-After."""
     now = now or utcnow()
     epoch = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
@@ -50,7 +59,8 @@ async def hit(db: AsyncSession, key: str, limit: int, window: dt.timedelta, *, n
         },
     ).returning(RateCounter.count)
     count = (await db.execute(statement)).scalar_one()
-    await db.commit()
+    if commit:
+        await db.commit()
     if count > limit:
         retry = max(1, math.ceil((start + window - now).total_seconds()))
         raise Problem(

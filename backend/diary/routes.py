@@ -17,6 +17,7 @@ from litestar.params import Parameter
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.accounts import limits
 from backend.accounts.dependencies import provide_patient
 from backend.accounts.sessions import Principal, client_address
 from backend.care.audit import audit_event
@@ -100,6 +101,7 @@ class EpisodeController(Controller):
         now = utcnow()
         validation.check_episode(data, now)
         version = parse_if_match(if_match)
+        await limits.diary_write(db, request.app.state.settings, patient.user_id)
         result = await versioned_write(
             db, Episode, patient_id=patient.user_id, key=Episode.id == episode_id,
             fingerprint=content_hash(data), values=records.episode_values(data), if_match=version, now=now,
@@ -129,6 +131,7 @@ class EpisodeController(Controller):
         self, request: Request[Any, Any, Any], db: AsyncSession, patient: Principal, episode_id: uuid.UUID,
         if_match: IfMatch = None,
     ) -> Response[None]:  # fmt: skip
+        await limits.diary_write(db, request.app.state.settings, patient.user_id)
         await tombstone(
             db, Episode, patient_id=patient.user_id, key=Episode.id == episode_id, if_match=parse_if_match(if_match),
             now=utcnow(), what="episode", audit=_auditor(request, patient, f"episode:{episode_id}"),
@@ -188,6 +191,7 @@ class CheckInController(Controller):
     ) -> Response[CheckInOut]:  # fmt: skip
         now = utcnow()
         validation.check_checkin(day, data, now)
+        await limits.diary_write(db, request.app.state.settings, patient.user_id)
         result = await versioned_write(
             db, CheckIn, patient_id=patient.user_id, key=and_(CheckIn.patient_id == patient.user_id, CheckIn.day == day),
             fingerprint=content_hash(data), values=records.checkin_values(data), if_match=parse_if_match(if_match),
@@ -244,6 +248,7 @@ class PennController(Controller):
     ) -> Response[PennOut]:  # fmt: skip
         now = utcnow()
         validation.check_penn(week, data, now)
+        await limits.diary_write(db, request.app.state.settings, patient.user_id)
         result = await versioned_write(
             db, PennRating, patient_id=patient.user_id,
             key=and_(PennRating.patient_id == patient.user_id, PennRating.week == week),
@@ -281,6 +286,7 @@ class RegimenController(Controller):
     ) -> Response[RegimenOut]:  # fmt: skip
         now = utcnow()
         validation.check_regimen(data, now)
+        await limits.diary_write(db, request.app.state.settings, patient.user_id)
         result = await versioned_write(
             db, Regimen, patient_id=patient.user_id, key=Regimen.id == regimen_id, fingerprint=content_hash(data),
             values=records.regimen_values(data), if_match=parse_if_match(if_match), now=now,
@@ -303,6 +309,7 @@ class RegimenController(Controller):
         self, request: Request[Any, Any, Any], db: AsyncSession, patient: Principal, regimen_id: uuid.UUID,
         if_match: IfMatch = None,
     ) -> Response[None]:  # fmt: skip
+        await limits.diary_write(db, request.app.state.settings, patient.user_id)
         await tombstone(
             db, Regimen, patient_id=patient.user_id, key=Regimen.id == regimen_id, if_match=parse_if_match(if_match),
             now=utcnow(), what="regimen", audit=_auditor(request, patient, f"regimen:{regimen_id}"),

@@ -78,3 +78,22 @@ async def test_another_address_is_not_blocked_by_a_noisy_one(strict_apps: list[L
         await sign_in(noisy, f"x-{uuid.uuid4().hex[:8]}@example.org")
     calm = await browser_at(strict_apps[0], f"10.6.{uuid.uuid4().int % 250}.1")
     assert await sign_in(calm, f"y-{uuid.uuid4().hex[:8]}@example.org") == 401
+
+
+async def test_diary_writes_per_patient_are_limited(database_url: str) -> None:
+    import datetime as dt
+
+    app = create_app(make_settings(database_url, limit_writes_per_minute=3))
+    busy = await browser_at(app, "10.7.0.1")
+    await busy.register("patient")
+    calm = await browser_at(app, "10.7.0.1")
+    await calm.register("patient")
+    start = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat()
+    body = {"kind": "spasm", "started_at": start, "intensity": 3, "body_sites": [{"site": "calf", "side": "left"}]}
+    statuses = [(await busy.put(f"/api/v1/episodes/{uuid.uuid4()}", json=body)).status_code for _ in range(4)]
+    assert statuses == [201, 201, 201, 429]
+    refused = await busy.put(f"/api/v1/episodes/{uuid.uuid4()}", json=body)
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) <= 60
+    assert (await calm.put(f"/api/v1/episodes/{uuid.uuid4()}", json=body)).status_code == 201
+    listed = (await busy.get("/api/v1/episodes")).json()["items"]
+    assert len(listed) == 3  # the refused writes left nothing behind

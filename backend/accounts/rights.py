@@ -13,16 +13,19 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Request, Response, delete, get
 from litestar.datastructures import Cookie
+from litestar.di import Provide
 from msgspec import Meta
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import services
+from backend.accounts.dependencies import provide_patient
 from backend.accounts.models import RateCounter, User
 from backend.accounts.routes import cleared_session_cookie
 from backend.accounts.sessions import Principal, client_address
 from backend.care.audit import audit_event
+from backend.care.fhir import load_bundle
 from backend.care.models import AuditEvent, CareLink
 from backend.config import Settings
 from backend.diary import records
@@ -107,6 +110,21 @@ async def export_everything(request: Request[Any, Any, Any], db: AsyncSession, p
     )
 
 
+FHIR_JSON = "application/fhir+json"
+
+
+@get("/api/v1/export/fhir", tags=["data rights"], summary="My diary as an HL7 FHIR R4 Bundle",
+     dependencies={"patient": Provide(provide_patient)})  # fmt: skip
+async def export_fhir(
+    request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, patient: Principal
+) -> Response[bytes]:
+    bundle = await load_bundle(db, patient.user_id, settings.base_url)
+    db.add(audit_event(patient, "export.fhir", patient_id=patient.user_id, address=client_address(request)))
+    await db.commit()
+    return Response(msgspec.json.encode(bundle), media_type=FHIR_JSON, headers={
+        "Content-Disposition": 'attachment; filename="spasm-diary-fhir.json"', "Cache-Control": "no-store"})  # fmt: skip
+
+
 @delete("/api/v1/account", tags=["data rights"], status_code=204, summary="Erase my account and everything in it")
 async def erase_account(
     request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, principal: Principal, data: EraseIn
@@ -127,4 +145,4 @@ async def erase_account(
                     headers={"Clear-Site-Data": '"cache", "cookies", "storage"'})  # fmt: skip
 
 
-RIGHTS_ROUTES: list[Any] = [export_everything, erase_account]
+RIGHTS_ROUTES: list[Any] = [export_everything, export_fhir, erase_account]

@@ -158,7 +158,9 @@ async def test_patient_routes_see_only_the_callers_own_diary(app: Litestar, worl
 
 async def test_someone_elses_record_answers_exactly_like_a_missing_one(world: World) -> None:
     for template in ("/api/v1/episodes/{}", "/api/v1/regimens/{}"):
-        theirs = await world.other.get(template.format(world.episode_id if "episodes" in template else world.regimen_id))
+        theirs = await world.other.get(
+            template.format(world.episode_id if "episodes" in template else world.regimen_id)
+        )
         missing = await world.other.get(template.format(uuid.uuid4()))
         assert theirs.status_code == missing.status_code == 404
         assert theirs.json() == missing.json()
@@ -170,6 +172,8 @@ async def test_someone_elses_record_answers_exactly_like_a_missing_one(world: Wo
 
 # Which scope each clinician route needs (writes to flags and thresholds need "annotate").
 def needed_scope(method: str, path: str) -> str:
+    if "/export" in path:
+        return "export"
     return "view" if method == "GET" else "annotate"
 
 

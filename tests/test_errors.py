@@ -1,0 +1,85 @@
+"""Errors never leak: no stack trace, no secret, no internal detail; the person gets a reference to quote."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from typing import Any
+
+import pytest
+from litestar import Litestar
+
+from backend.diary import records
+from tests.conftest import TEST_SECRET, Api
+
+LEAKS = re.compile(r"Traceback|File \"/|RuntimeError|sqlalchemy|secret-sauce|\$argon2|password_hash", re.I)
+
+
+class Remember(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+async def test_an_unexpected_api_error_gives_a_reference_and_nothing_else(
+    patient: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = Remember()
+    logging.getLogger("spasm.errors").addHandler(log)
+    episode_id = uuid.uuid4()
+    start = "2026-11-28T10:00:00+01:00"
+    body = {"kind": "cramp", "started_at": start, "intensity": 3, "body_sites": [{"site": "calf", "side": "left"}]}
+    assert (await patient.put(f"/api/v1/episodes/{episode_id}", json=body)).status_code == 201
+
+    def broken(row: Any) -> Any:
+        raise RuntimeError("secret-sauce in the database layer")
+
+    monkeypatch.setattr(records, "episode_out", broken)
+    response = await patient.get(f"/api/v1/episodes/{episode_id}")
+    assert response.status_code == 500
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem = response.json()
+    assert re.fullmatch(r"[0-9a-f]{12}", problem["reference"])
+    assert problem["reference"] in problem["detail"]
+    assert not LEAKS.search(response.text), response.text
+    assert TEST_SECRET not in response.text
+    # The reference leads the operator to the full story in the log.
+    logging.getLogger("spasm.errors").removeHandler(log)
+    assert any(problem["reference"] in message for message in log.messages)
+
+
+async def test_an_unexpected_page_error_is_a_friendly_page(patient: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    from backend.web import pages
+
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("secret-sauce in a page")
+
+    monkeypatch.setattr(pages, "patient_home", broken)
+    response = await patient.client.get("/", headers={"accept": "text/html"})
+    assert response.status_code == 500
+    assert response.headers["content-type"].startswith("text/html")
+    assert "nothing was saved" in response.text
+    assert not LEAKS.search(response.text)
+
+
+async def test_anonymous_endpoints_hold_no_secrets(app: Litestar, browser: Any) -> None:
+    stranger: Api = await browser()
+    answered = 0
+    for route in app.routes:
+        if "{" in route.path or "GET" not in getattr(route, "methods", set()):
+            continue
+        response = await stranger.client.get(route.path)
+        answered += 1
+        assert TEST_SECRET not in response.text, route.path
+        assert not LEAKS.search(response.text), route.path
+        assert "demo.patient" not in response.text
+    assert answered >= 8
+
+
+async def test_trace_is_not_allowed(patient: Api) -> None:
+    response = await patient.client.request("TRACE", "/api/v1/episodes")
+    assert response.status_code == 405

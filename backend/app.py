@@ -20,6 +20,7 @@ from backend.accounts.csrf import SAFE_METHODS, check_csrf
 from backend.accounts.dependencies import authenticate, provide_db, provide_principal, provide_settings
 from backend.accounts.rights import RIGHTS_ROUTES
 from backend.accounts.routes import ACCOUNT_ROUTES
+from backend.care.links import LINK_ROUTES
 from backend.care.routes import CARE_ROUTES
 from backend.config import ROOT, Settings, load_settings
 from backend.db import make_engine, make_sessionmaker
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *ACCOUNT_ROUTES,
             *RIGHTS_ROUTES,
             *CARE_ROUTES,
+            *LINK_ROUTES,
             *DIARY_ROUTES,
             *FLAG_ROUTES,
             *PAGE_ROUTES,

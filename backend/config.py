@@ -48,6 +48,7 @@ class Settings:
     limit_sign_in_per_account: int = 10  # per 15 minutes
     limit_register_per_address: int = 10  # per hour
     limit_writes_per_minute: int = 1000  # diary writes per patient
+    limit_redeem_per_hour: int = 10  # invitation-code attempts per clinician (twice that per address)
     flag_delay_seconds: float = 2.0  # writes within this time share one full flag evaluation
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -100,6 +101,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         limit_sign_in_per_account=_int(env, "SPASM_LIMIT_SIGN_IN_PER_ACCOUNT", defaults.limit_sign_in_per_account),
         limit_register_per_address=_int(env, "SPASM_LIMIT_REGISTER_PER_ADDRESS", defaults.limit_register_per_address),
         limit_writes_per_minute=_int(env, "SPASM_LIMIT_WRITES_PER_MINUTE", defaults.limit_writes_per_minute),
+        limit_redeem_per_hour=_int(env, "SPASM_LIMIT_REDEEM_PER_HOUR", defaults.limit_redeem_per_hour),
         flag_delay_seconds=_int(env, "SPASM_FLAG_DELAY_SECONDS", int(defaults.flag_delay_seconds)),
     )
     settings.check()

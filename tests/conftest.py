@@ -57,6 +57,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "limit_sign_in_per_account": 1_000_000,
         "limit_register_per_address": 1_000_000,
         "limit_writes_per_minute": 1_000_000,
+        "limit_redeem_per_hour": 1_000_000,
     }
     values.update(overrides)
     return Settings(**values)

@@ -45,3 +45,18 @@ class AuditEvent(Base):
     address: Mapped[str | None] = mapped_column(String(64), default=None)
 
     __table_args__ = (Index("ix_audit_events_patient_id_at", "patient_id", "at"),)
+
+
+class CareInvitation(Base):
+    """A one-time code a patient gives a clinician to share their diary (valid 7 days, used once)."""
+
+    __tablename__ = "care_invitations"
+
+    patient_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+    used_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)

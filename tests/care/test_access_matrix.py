@@ -98,9 +98,25 @@ def api_routes(app: Litestar) -> list[tuple[str, str]]:
     return found
 
 
+def role_of(app: Litestar, method: str, path: str) -> str:
+    """Who a route is for, read from its handler: "patient", "clinician", "anyone signed in" or "public"."""
+    for route in app.routes:
+        if route.path != path:
+            continue
+        for handler in getattr(route, "route_handlers", []):
+            if method in handler.http_methods:
+                parameters = handler.parsed_fn_signature.parameters
+                for role in ("patient", "clinician"):
+                    if role in parameters:
+                        return role
+                return "anyone signed in" if "principal" in parameters else "public"
+    raise AssertionError(f"no handler for {method} {path}")
+
+
 def fill(path: str, world: World, *, patient_id: str) -> str:
     values = {"patient_id": patient_id, "episode_id": world.episode_id, "regimen_id": world.regimen_id,
-              "flag_id": world.flag_id, "day": world.day, "week": world.week, "rule_id": "U1"}  # fmt: skip
+              "flag_id": world.flag_id, "day": world.day, "week": world.week, "rule_id": "U1",
+              "link_id": str(uuid.uuid4())}  # fmt: skip
     return re.sub(r"\{(\w+):?\w*\}", lambda m: values[m.group(1)], path)
 
 
@@ -138,8 +154,9 @@ async def test_every_api_route_is_closed_to_anonymous_callers(app: Litestar, wor
 
 async def test_patient_routes_see_only_the_callers_own_diary(app: Litestar, world: World) -> None:
     owner_id = world.owner.user["id"]  # type: ignore[index]
-    patient_routes = [(m, p) for m, p in api_routes(app) if p not in PUBLIC and "/patients/" not in p
+    patient_routes = [(m, p) for m, p in api_routes(app) if role_of(app, m, p) == "patient"
                       and (m, p) not in SELF_ENDING]  # fmt: skip
+    assert len(patient_routes) >= 15
     for method, path in patient_routes:
         url = fill(path, world, patient_id=owner_id)
         body = body_for(method, path)
@@ -150,10 +167,28 @@ async def test_patient_routes_see_only_the_callers_own_diary(app: Litestar, worl
         for clinician in world.clinicians.values():
             as_clinician = await call(clinician, method, url, body)
             assert "owner-secret" not in as_clinician.text, (method, url)
-            if path not in {"/api/v1/export"}:
-                assert as_clinician.status_code == 403, (method, url, as_clinician.status_code)
+            assert as_clinician.status_code == 403, (method, url, as_clinician.status_code)
     mine = await world.owner.get(f"/api/v1/episodes/{world.episode_id}")
     assert mine.status_code == 200 and mine.json()["note"] == "owner-secret"
+
+
+async def test_clinician_only_routes_refuse_patients(app: Litestar, world: World) -> None:
+    routes = [(m, p) for m, p in api_routes(app) if role_of(app, m, p) == "clinician"]
+    assert any("/patients/" not in p for _, p in routes)  # e.g. redeeming a code
+    for method, path in routes:
+        url = fill(path, world, patient_id=world.owner.user["id"])  # type: ignore[index]
+        response = await call(world.owner, method, url, body_for(method, path))
+        assert response.status_code == 403, (method, url, response.status_code)
+
+
+async def test_routes_for_anyone_signed_in_show_only_the_callers_own_data(app: Litestar, world: World) -> None:
+    routes = [(m, p) for m, p in api_routes(app) if role_of(app, m, p) == "anyone signed in" and m == "GET"]
+    assert routes
+    for method, path in routes:
+        for caller in (world.other, *world.clinicians.values()):
+            response = await call(caller, method, fill(path, world, patient_id=str(uuid.uuid4())), None)
+            assert response.status_code == 200, (method, path)
+            assert "owner-secret" not in response.text and world.owner.user["email"] not in response.text  # type: ignore[index]
 
 
 async def test_someone_elses_record_answers_exactly_like_a_missing_one(world: World) -> None:

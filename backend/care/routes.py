@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, get
 from litestar.di import Provide
+from litestar.params import Parameter
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts.dependencies import provide_clinician
+from backend.accounts.dependencies import provide_clinician, provide_patient
+from backend.accounts.models import User
 from backend.accounts.sessions import Principal
 from backend.care.access import require_link
 from backend.care.fhir import load_bundle
+from backend.care.models import AuditEvent
 from backend.config import Settings
 
 
@@ -28,4 +33,30 @@ async def clinician_fhir_export(
                     headers={"Cache-Control": "no-store"})  # fmt: skip
 
 
-CARE_ROUTES: list[Any] = [clinician_fhir_export]
+class AccessOut(msgspec.Struct, kw_only=True):
+    at: dt.datetime
+    who: str
+    role: str | None
+    action: str
+    outcome: str
+
+
+@get("/api/v1/access-history", tags=["sharing"], summary="Who looked at or changed my diary, and when",
+     dependencies={"patient": Provide(provide_patient)})  # fmt: skip
+async def access_history(
+    db: AsyncSession, patient: Principal, limit: Annotated[int, Parameter(ge=1, le=500)] = 100
+) -> Response[list[AccessOut]]:
+    events = (
+        await db.execute(
+            select(AuditEvent, User.display_name)
+            .outerjoin(User, User.id == AuditEvent.actor_id)
+            .where(AuditEvent.patient_id == patient.user_id, AuditEvent.actor_id != patient.user_id)
+            .order_by(AuditEvent.at.desc())
+            .limit(limit)
+        )
+    ).all()
+    return Response([AccessOut(at=e.at, who=name or "a former account", role=e.actor_role, action=e.action,
+                               outcome=e.outcome) for e, name in events], headers={"Cache-Control": "no-store"})  # fmt: skip
+
+
+CARE_ROUTES: list[Any] = [clinician_fhir_export, access_history]

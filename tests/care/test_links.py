@@ -101,3 +101,16 @@ async def test_guessing_codes_is_throttled_across_processes(database_url: str) -
         response = await caller.post("/api/v1/care-links/redeem", json={"code": f"ZZZZZ-ZZZZ{i + 2}"})
         statuses.append(response.status_code)
     assert statuses == [404, 404, 404, 429, 429]
+
+
+async def test_the_patient_sees_who_looked_at_their_diary(patient: Api, clinician: Api) -> None:
+    code = await invite(patient)
+    await clinician.post("/api/v1/care-links/redeem", json={"code": code})
+    await clinician.get(f"/api/v1/patients/{patient.user['id']}/flags")  # type: ignore[index]
+    await clinician.get(f"/api/v1/patients/{patient.user['id']}/measures")  # type: ignore[index]
+    history = (await patient.get("/api/v1/access-history")).json()
+    actions = [h["action"] for h in history]
+    assert actions[:3] == ["measures.read", "flags.read", "care-link.redeem"]
+    assert {h["who"] for h in history[:3]} == {"Test clinician"}
+    assert all(h["role"] == "clinician" for h in history[:3])
+    assert (await clinician.get("/api/v1/access-history")).status_code == 403

@@ -15,8 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.dependencies import provide_clinician, provide_patient
 from backend.accounts.models import User
-from backend.accounts.sessions import Principal
+from backend.accounts.sessions import Principal, client_address
 from backend.care.access import require_link
+from backend.care.audit import audit_event
+from backend.care.csv_export import load_csv
 from backend.care.fhir import load_bundle
 from backend.care.models import AuditEvent
 from backend.config import Settings
@@ -31,6 +33,28 @@ async def clinician_fhir_export(
     bundle = await load_bundle(db, patient_id, settings.base_url)
     return Response(msgspec.json.encode(bundle), media_type="application/fhir+json",
                     headers={"Cache-Control": "no-store"})  # fmt: skip
+
+
+@get("/api/v1/patients/{patient_id:uuid}/export/csv", tags=["exports (clinician)"],
+     summary="A linked patient's whole diary as CSV", dependencies={"clinician": Provide(provide_clinician)})  # fmt: skip
+async def clinician_csv_export(
+    request: Request[Any, Any, Any], db: AsyncSession, clinician: Principal, patient_id: uuid.UUID
+) -> Response[str]:
+    await require_link(request, db, clinician, patient_id, "export", "export.csv")
+    return _csv(await load_csv(db, patient_id))
+
+
+@get("/api/v1/export/csv", tags=["data rights"], summary="My whole diary as CSV",
+     dependencies={"patient": Provide(provide_patient)})  # fmt: skip
+async def my_csv_export(request: Request[Any, Any, Any], db: AsyncSession, patient: Principal) -> Response[str]:
+    db.add(audit_event(patient, "export.csv", patient_id=patient.user_id, address=client_address(request)))
+    await db.commit()
+    return _csv(await load_csv(db, patient.user_id))
+
+
+def _csv(text: str) -> Response[str]:
+    return Response(text, media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": 'attachment; filename="spasm-diary.csv"', "Cache-Control": "no-store"})  # fmt: skip
 
 
 class AccessOut(msgspec.Struct, kw_only=True):
@@ -59,4 +83,4 @@ async def access_history(
                                outcome=e.outcome) for e, name in events], headers={"Cache-Control": "no-store"})  # fmt: skip
 
 
-CARE_ROUTES: list[Any] = [clinician_fhir_export, access_history]
+CARE_ROUTES: list[Any] = [clinician_fhir_export, clinician_csv_export, my_csv_export, access_history]

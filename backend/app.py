@@ -22,6 +22,7 @@ from backend.accounts.rights import RIGHTS_ROUTES
 from backend.accounts.routes import ACCOUNT_ROUTES
 from backend.care.links import LINK_ROUTES
 from backend.care.routes import CARE_ROUTES
+from backend.care.triage import TRIAGE_ROUTES
 from backend.config import ROOT, Settings, load_settings
 from backend.db import make_engine, make_sessionmaker
 from backend.diary.routes import DIARY_ROUTES
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *RIGHTS_ROUTES,
             *CARE_ROUTES,
             *LINK_ROUTES,
+            *TRIAGE_ROUTES,
             *DIARY_ROUTES,
             *FLAG_ROUTES,
             *PAGE_ROUTES,

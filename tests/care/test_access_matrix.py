@@ -129,6 +129,13 @@ def body_for(method: str, path: str) -> dict[str, Any] | None:
         return {"until": (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).isoformat()}
     if "/thresholds/" in path:
         return {"thresholds": {"minutes": 12}}
+    if path.endswith("/ashworth"):
+        return {
+            "muscle_group": "knee_flexors",
+            "side": "left",
+            "grade": "1+",
+            "assessed_on": dt.date.today().isoformat(),
+        }
     return {}
 
 
@@ -209,6 +216,8 @@ async def test_someone_elses_record_answers_exactly_like_a_missing_one(world: Wo
 def needed_scope(method: str, path: str) -> str:
     if "/export" in path:
         return "export"
+    if path.endswith("/reviewed"):
+        return "view"
     return "view" if method == "GET" else "annotate"
 
 

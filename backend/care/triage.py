@@ -1,0 +1,263 @@
+"""The clinician's triage list, Modified Ashworth grades, and review marks.
+
+The triage list answers "who needs me first?" for every patient linked to the clinician: open flags by urgency then
+recency, episodes per week against the patient's own baseline, how complete the diary is, when it was last reviewed,
+and a small daily trend. Counting happens in SQL, so the list costs a handful of queries whatever the number of
+patients.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Request, Response, delete, get, post
+from litestar.di import Provide
+from litestar.params import Parameter
+from msgspec import Meta
+from sqlalchemy import Date, cast, distinct, func, literal_column, select, union
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.accounts.dependencies import provide_clinician
+from backend.accounts.models import User
+from backend.accounts.sessions import Principal, client_address
+from backend.care.access import require_link
+from backend.care.audit import audit_event
+from backend.care.models import AshworthGrade, CareLink, ReviewMark
+from backend.db import utcnow
+from backend.diary.models import CheckIn, Episode
+from backend.diary.schemas import Input
+from backend.flags.models import Flag
+from backend.flags.rules.base import URGENCY_RANK
+from backend.problems import FieldError, Problem, invalid
+
+NO_STORE = {"Cache-Control": "no-store"}
+Period = Annotated[Literal[7, 14, 30], Parameter(description="days: 7, 14 or 30")]
+MUSCLE_GROUPS = ("elbow_flexors", "elbow_extensors", "wrist_flexors", "finger_flexors", "shoulder_adductors",
+                 "hip_flexors", "hip_adductors", "knee_flexors", "knee_extensors", "ankle_plantarflexors", "other")  # fmt: skip
+
+
+class TriageRow(msgspec.Struct, kw_only=True):
+    patient_id: uuid.UUID
+    name: str
+    open_flags: dict[str, int]
+    top_flag: str | None
+    top_urgency: str | None
+    last_flag_at: dt.datetime | None
+    episodes_per_week: float
+    baseline_per_week: float | None
+    days_logged: int
+    period_days: int
+    last_reviewed_at: dt.datetime | None
+    reviewed_by_me: bool
+    daily_counts: list[int]
+
+
+def local_day(engine_name: str) -> Any:
+    """The patient's local date of an episode, in SQL: UTC start shifted by the offset the phone recorded."""
+    if engine_name == "postgresql":
+        return cast(Episode.started_at + Episode.start_offset * literal_column("interval '1 minute'"), Date)
+    return func.date(Episode.started_at, func.printf("%+d minutes", Episode.start_offset))
+
+
+async def triage(db: AsyncSession, clinician_id: uuid.UUID, days: int, now: dt.datetime) -> list[TriageRow]:
+    links = (
+        await db.execute(
+            select(CareLink.patient_id, User.display_name)
+            .join(User, User.id == CareLink.patient_id)
+            .where(CareLink.clinician_id == clinician_id, CareLink.status == "active")
+        )
+    ).all()
+    ids = [pid for pid, _ in links]
+    if not ids:
+        return []
+    dialect = db.get_bind().dialect.name
+    today = now.date()
+    first = today - dt.timedelta(days=days - 1)
+    baseline_first = first - dt.timedelta(days=28)
+    day = local_day(dialect).label("day")
+    daily = (
+        await db.execute(
+            select(Episode.patient_id, day, func.count())
+            .where(
+                Episode.patient_id.in_(ids),
+                Episode.deleted_at.is_(None),
+                Episode.started_at >= dt.datetime.combine(baseline_first - dt.timedelta(days=1), dt.time(), dt.UTC),
+            )
+            .group_by(Episode.patient_id, day)
+        )
+    ).all()
+    counts: dict[uuid.UUID, dict[dt.date, int]] = defaultdict(dict)
+    for pid, d, n in daily:
+        counts[pid][d if isinstance(d, dt.date) else dt.date.fromisoformat(d)] = n
+    checkin_days = union(
+        select(CheckIn.patient_id.label("pid"), CheckIn.day.label("d")).where(
+            CheckIn.patient_id.in_(ids), CheckIn.day >= first
+        ),
+        select(Episode.patient_id.label("pid"), day.label("d")).where(
+            Episode.patient_id.in_(ids), Episode.deleted_at.is_(None),
+            Episode.started_at >= dt.datetime.combine(first - dt.timedelta(days=1), dt.time(), dt.UTC),
+        ),
+    ).subquery()  # fmt: skip
+    logged: dict[Any, int] = dict(
+        (
+            await db.execute(
+                select(checkin_days.c.pid, func.count(distinct(checkin_days.c.d)))
+                .where(checkin_days.c.d >= first, checkin_days.c.d <= today)
+                .group_by(checkin_days.c.pid)
+            )
+        ).all()
+    )
+    flags = (
+        (await db.execute(select(Flag).where(Flag.patient_id.in_(ids), Flag.status.in_(["open", "acknowledged"]))))
+        .scalars()
+        .all()
+    )
+    by_patient: dict[uuid.UUID, list[Flag]] = defaultdict(list)
+    for f in flags:
+        by_patient[f.patient_id].append(f)
+    marks = (
+        await db.execute(
+            select(ReviewMark.patient_id, ReviewMark.clinician_id, func.max(ReviewMark.reviewed_at))
+            .where(ReviewMark.patient_id.in_(ids), ReviewMark.undone_at.is_(None))
+            .group_by(ReviewMark.patient_id, ReviewMark.clinician_id)
+        )
+    ).all()
+    last_mark: dict[uuid.UUID, tuple[dt.datetime, bool]] = {}
+    for pid, cid, at in marks:
+        at = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+        if pid not in last_mark or at > last_mark[pid][0]:
+            last_mark[pid] = (at, cid == clinician_id)
+    rows = []
+    for pid, name in links:
+        per_day = counts.get(pid, {})
+        series = [per_day.get(first + dt.timedelta(days=i), 0) for i in range(days)]
+        base_days = [per_day.get(baseline_first + dt.timedelta(days=i), 0) for i in range(28)]
+        own = sorted(by_patient.get(pid, []), key=lambda f: (URGENCY_RANK[f.urgency], -f.updated_at.timestamp()))
+        tally: dict[str, int] = defaultdict(int)
+        for f in own:
+            tally[f.urgency] += 1
+        mark = last_mark.get(pid)
+        rows.append(TriageRow(
+            patient_id=pid, name=name, open_flags=dict(tally), top_flag=own[0].clinician_message if own else None,
+            top_urgency=own[0].urgency if own else None, last_flag_at=max((f.updated_at for f in own), default=None),
+            episodes_per_week=round(sum(series) * 7 / days, 1),
+            baseline_per_week=round(sum(base_days) / 4, 1) if any(base_days) else None,
+            days_logged=int(logged.get(pid, 0)), period_days=days,
+            last_reviewed_at=mark[0] if mark else None, reviewed_by_me=bool(mark and mark[1]), daily_counts=series,
+        ))  # fmt: skip
+    rows.sort(key=lambda r: (
+        URGENCY_RANK.get(r.top_urgency or "", 9),
+        -(r.last_flag_at.timestamp() if r.last_flag_at else 0),
+        r.name,
+    ))  # fmt: skip
+    return rows
+
+
+@get("/api/v1/triage", tags=["clinician workspace"], summary="My patients, the ones who need attention first",
+     dependencies={"clinician": Provide(provide_clinician)})  # fmt: skip
+async def triage_list(
+    request: Request[Any, Any, Any], db: AsyncSession, clinician: Principal, days: Period = 7
+) -> Response[list[TriageRow]]:
+    rows = await triage(db, clinician.user_id, days, utcnow())
+    for row in rows:
+        db.add(audit_event(clinician, "triage.read", patient_id=row.patient_id, address=client_address(request)))
+    await db.commit()
+    return Response(rows, headers=NO_STORE)
+
+
+@post("/api/v1/patients/{patient_id:uuid}/reviewed", tags=["clinician workspace"], status_code=201,
+      summary="Mark this patient's diary as reviewed", dependencies={"clinician": Provide(provide_clinician)})  # fmt: skip
+async def mark_reviewed(
+    request: Request[Any, Any, Any], db: AsyncSession, clinician: Principal, patient_id: uuid.UUID
+) -> Response[dict[str, str]]:
+    await require_link(request, db, clinician, patient_id, "view", "review.mark")
+    mark = ReviewMark(patient_id=patient_id, clinician_id=clinician.user_id, reviewed_at=utcnow())
+    db.add(mark)
+    await db.commit()
+    return Response(
+        {"id": str(mark.id), "reviewed_at": mark.reviewed_at.isoformat()}, status_code=201, headers=NO_STORE
+    )
+
+
+@delete("/api/v1/patients/{patient_id:uuid}/reviewed", tags=["clinician workspace"], status_code=204,
+        summary="Undo my latest review mark", dependencies={"clinician": Provide(provide_clinician)})  # fmt: skip
+async def undo_reviewed(
+    request: Request[Any, Any, Any], db: AsyncSession, clinician: Principal, patient_id: uuid.UUID
+) -> Response[None]:
+    await require_link(request, db, clinician, patient_id, "view", "review.undo")
+    mark = (
+        await db.execute(
+            select(ReviewMark)
+            .where(
+                ReviewMark.patient_id == patient_id,
+                ReviewMark.clinician_id == clinician.user_id,
+                ReviewMark.undone_at.is_(None),
+            )
+            .order_by(ReviewMark.reviewed_at.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if mark is None:
+        raise Problem(409, "You have no review mark to undo for this patient.", code="nothing-to-undo")
+    mark.undone_at = utcnow()
+    await db.commit()
+    return Response(None, status_code=204, headers=NO_STORE)
+
+
+class AshworthIn(Input, kw_only=True, forbid_unknown_fields=True):
+    muscle_group: Literal[MUSCLE_GROUPS]  # type: ignore[valid-type]
+    side: Literal["left", "right"]
+    grade: Literal["0", "1", "1+", "2", "3", "4"]
+    assessed_on: dt.date
+    note: Annotated[str, Meta(max_length=2000)] | None = None
+
+
+class AshworthOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    muscle_group: str
+    side: str
+    grade: str
+    scale_variant: str
+    assessed_on: dt.date
+    note: str | None
+    clinician_id: uuid.UUID | None
+
+
+def _ashworth_out(row: AshworthGrade) -> AshworthOut:
+    return AshworthOut(id=row.id, muscle_group=row.muscle_group, side=row.side, grade=row.grade,
+                       scale_variant=row.scale_variant, assessed_on=row.assessed_on, note=row.note,
+                       clinician_id=row.clinician_id)  # fmt: skip
+
+
+@post("/api/v1/patients/{patient_id:uuid}/ashworth", tags=["clinician workspace"], status_code=201,
+      summary="Record a Modified Ashworth grade (clinicians only)", dependencies={"clinician": Provide(provide_clinician)})  # fmt: skip
+async def add_ashworth(
+    request: Request[Any, Any, Any], db: AsyncSession, clinician: Principal, patient_id: uuid.UUID, data: AshworthIn
+) -> Response[AshworthOut]:
+    await require_link(request, db, clinician, patient_id, "annotate", "ashworth.create")
+    if data.assessed_on > utcnow().date() + dt.timedelta(days=1):
+        raise invalid([FieldError("assessed_on", "is in the future")])
+    row = AshworthGrade(patient_id=patient_id, clinician_id=clinician.user_id, muscle_group=data.muscle_group,
+                        side=data.side, grade=data.grade, scale_variant="MAS",
+                        assessed_on=data.assessed_on, note=data.note, created_at=utcnow())  # fmt: skip
+    db.add(row)
+    await db.commit()
+    return Response(_ashworth_out(row), status_code=201, headers=NO_STORE)
+
+
+@get("/api/v1/patients/{patient_id:uuid}/ashworth", tags=["clinician workspace"],
+     summary="A linked patient's Modified Ashworth grades", dependencies={"clinician": Provide(provide_clinician)})  # fmt: skip
+async def list_ashworth(
+    request: Request[Any, Any, Any], db: AsyncSession, clinician: Principal, patient_id: uuid.UUID
+) -> Response[list[AshworthOut]]:
+    await require_link(request, db, clinician, patient_id, "view", "ashworth.read")
+    rows = (await db.execute(select(AshworthGrade).where(AshworthGrade.patient_id == patient_id)
+                             .order_by(AshworthGrade.assessed_on.desc()))).scalars()  # fmt: skip
+    return Response([_ashworth_out(r) for r in rows], headers=NO_STORE)
+
+
+TRIAGE_ROUTES: list[Any] = [triage_list, mark_reviewed, undo_reviewed, add_ashworth, list_ashworth]

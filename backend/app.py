@@ -30,6 +30,7 @@ from backend.flags.evaluator import Evaluator
 from backend.flags.routes import FLAG_ROUTES
 from backend.flags.sweeper import Sweeper
 from backend.problems import FieldError, Problem, field_error_from_msgspec, handle_exception
+from backend.reports.routes import REPORT_ROUTES
 from backend.web.headers import security_headers
 from backend.web.pages import PAGE_ROUTES
 
@@ -89,6 +90,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
     engine = make_engine(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for chatty in ("weasyprint", "fontTools"):  # page-by-page progress is noise in the service's log
+        logging.getLogger(chatty).setLevel(logging.ERROR)
 
     maker = make_sessionmaker(engine)
     sweeper = Sweeper(maker, settings.sweep_seconds)
@@ -106,6 +109,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *CARE_ROUTES,
             *LINK_ROUTES,
             *TRIAGE_ROUTES,
+            *REPORT_ROUTES,
             *DIARY_ROUTES,
             *FLAG_ROUTES,
             *PAGE_ROUTES,

@@ -92,7 +92,12 @@ EPISODE_COLUMNS = (
 
 
 async def load_diaries(
-    db: AsyncSession, patient_ids: list[uuid.UUID], now: dt.datetime, *, urgent_only: bool = False
+    db: AsyncSession,
+    patient_ids: list[uuid.UUID],
+    now: dt.datetime,
+    *,
+    urgent_only: bool = False,
+    window_days: int | None = None,
 ) -> dict[uuid.UUID, tuple[Diary, dict[str, dict[str, float]]]]:
     """The slice of each patient's diary the rules need, in a handful of queries for the whole batch.
 
@@ -126,7 +131,7 @@ async def load_diaries(
             sleep_end=profile.sleep_end if profile else dt.time(7),
             enabled_rules=frozenset(r for r, o in overrides[pid].items() if o.get("enabled") == 1),
         )
-        days = FULL_WINDOW_DAYS
+        days = window_days or FULL_WINDOW_DAYS
         if urgent_only:
             probe = Diary(now=now, patient=patients[pid])
             days = SPIKE_WINDOW_DAYS if any(r.id in SPIKE_RULES for r in rules_for(probe)) else URGENT_WINDOW_DAYS
@@ -192,9 +197,14 @@ async def load_diaries(
 
 
 async def load_diary(
-    db: AsyncSession, patient_id: uuid.UUID, now: dt.datetime, *, urgent_only: bool = False
+    db: AsyncSession,
+    patient_id: uuid.UUID,
+    now: dt.datetime,
+    *,
+    urgent_only: bool = False,
+    window_days: int | None = None,
 ) -> tuple[Diary, dict[str, dict[str, float]]]:
-    return (await load_diaries(db, [patient_id], now, urgent_only=urgent_only))[patient_id]
+    return (await load_diaries(db, [patient_id], now, urgent_only=urgent_only, window_days=window_days))[patient_id]
 
 
 def _evidence(finding: Finding) -> tuple[list[str], list[str]]:

@@ -1,0 +1,114 @@
+"""The clinician's trend report for one patient: an HTML page with SVG charts, and the same as a PDF."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any, Literal
+
+from litestar import Request, Response, get
+from litestar.di import Provide
+from litestar.params import Parameter
+from litestar.response import Template
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.accounts.dependencies import provide_clinician
+from backend.accounts.models import User
+from backend.accounts.sessions import Principal
+from backend.care.access import require_link
+from backend.care.models import AshworthGrade
+from backend.config import ROOT, Settings
+from backend.db import utcnow
+from backend.diary.catalog import CONDITIONS
+from backend.diary.models import CheckIn, Episode, PatientProfile, PennRating, Regimen
+from backend.flags.engine import RULE_SET_VERSION
+from backend.flags.measures import psfs_band_from_log
+from backend.flags.models import Flag
+from backend.flags.rules.base import URGENCY_RANK
+from backend.flags.services import load_diary
+from backend.reports import charts, summary
+from backend.web.pages import page
+
+# One page for the visit: smaller type, and the header bar and navigation left out.
+PDF_CSS = """@page { size: A4; margin: 10mm }
+body { font-size: 8.5pt; line-height: 1.3 } main { max-width: none; padding: 0 }
+.bar, .no-print, .skip { display: none } h1 { font-size: 14pt; margin: 0 } h2 { font-size: 10pt; margin: 6pt 0 2pt }
+.flag { padding: 2pt 4pt; margin: 2pt 0 } th, td { padding: 1pt 3pt } .chart { height: 90pt }
+.calendar td { height: 16pt }"""
+Days = Annotated[Literal[14, 28, 56, 90], Parameter(description="report period in days")]
+
+
+async def report_context(db: AsyncSession, patient_id: uuid.UUID, days: int) -> dict[str, Any]:
+    now = utcnow()
+    diary, _ = await load_diary(db, patient_id, now, window_days=days + 28)
+    user = await db.get(User, patient_id)
+    profile = await db.get(PatientProfile, patient_id)
+    first = diary.today - dt.timedelta(days=days - 1)
+    start = dt.datetime.combine(first - dt.timedelta(days=1), dt.time(), dt.UTC)
+    notes = [(e.started_at, e.note) for e in (await db.execute(
+        select(Episode).where(Episode.patient_id == patient_id, Episode.deleted_at.is_(None), Episode.started_at >= start,
+                              Episode.note.is_not(None)).order_by(Episode.started_at))).scalars() if e.note]  # fmt: skip
+    notes += [(dt.datetime.combine(c.day, dt.time(), dt.UTC), c.note) for c in (await db.execute(
+        select(CheckIn).where(CheckIn.patient_id == patient_id, CheckIn.day >= first, CheckIn.note.is_not(None))
+    )).scalars() if c.note]  # fmt: skip
+    report = summary.build(diary, days, sorted(notes))
+    flags = (await db.execute(select(Flag).where(Flag.patient_id == patient_id))).scalars().all()
+    shown = sorted([f for f in flags if f.status != "resolved" or (f.resolved_at and f.resolved_at.date() >= first)],
+                   key=lambda f: (URGENCY_RANK[f.urgency], f.status == "resolved", -f.updated_at.timestamp()))  # fmt: skip
+    first_week = f"{first.isocalendar().year}-W{first.isocalendar().week:02d}"
+    penn = (await db.execute(select(PennRating).where(PennRating.patient_id == patient_id, PennRating.week >= first_week)
+                             .order_by(PennRating.week))).scalars().all()  # fmt: skip
+    plan_rows = (await db.execute(select(Regimen).where(Regimen.patient_id == patient_id, Regimen.deleted_at.is_(None))
+                                  .order_by(Regimen.start_date))).scalars().all()  # fmt: skip
+    ashworth = (await db.execute(select(AshworthGrade).where(AshworthGrade.patient_id == patient_id)
+                                 .order_by(AshworthGrade.assessed_on.desc()).limit(12))).scalars().all()  # fmt: skip
+    return {
+        "patient": user, "profile": profile, "r": report, "flags": shown, "penn": penn, "plan_rows": plan_rows,
+        "ashworth": ashworth, "one_day": dt.timedelta(days=1), "rule_set": RULE_SET_VERSION,
+        "conditions": ", ".join(CONDITIONS[c] for c in (profile.conditions if profile else [])),
+        "psfs_from_log": psfs_band_from_log(diary),
+        "daily_chart": charts.daily_chart(report.daily, report.daily_ma, report.plans, "Episodes per day"),
+        "weekly_chart": charts.bars([(w.strftime("%d %b"), n) for w, n in report.weekly], "Episodes per week"),
+        "parts_chart": charts.bars(report.day_parts, "Episodes by part of the day"),
+        "hours_chart": charts.bars([(f"{h:02d}", n) for h, n in enumerate(report.hours)], "Episodes by hour"),
+    }  # fmt: skip
+
+
+@get("/patients/{patient_id:uuid}/report", include_in_schema=False,
+     dependencies={"clinician": Provide(provide_clinician)})  # fmt: skip
+async def report_page(
+    request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, clinician: Principal, patient_id: uuid.UUID,
+    days: Days = 28,
+) -> Template:  # fmt: skip
+    await require_link(request, db, clinician, patient_id, "view", "report.read")
+    context = await report_context(db, patient_id, days)
+    return page(request, settings, "report.html", me=clinician, **context)
+
+
+@get("/patients/{patient_id:uuid}/report.pdf", include_in_schema=False,
+     dependencies={"clinician": Provide(provide_clinician)})  # fmt: skip
+async def report_pdf(
+    request: Request[Any, Any, Any], db: AsyncSession, clinician: Principal, patient_id: uuid.UUID, days: Days = 28
+) -> Response[bytes]:
+    import asyncio
+
+    await require_link(request, db, clinician, patient_id, "export", "report.pdf")
+    context = await report_context(db, patient_id, days)
+    engine: Any = request.app.template_engine
+    html = engine.get_template("report.html").render(csrf_token="", me=None, pdf=True, summary_only=True, **context)
+
+    def render() -> bytes:
+        from weasyprint import CSS, HTML
+
+        pdf: bytes = HTML(string=html).write_pdf(stylesheets=[CSS(filename=str(ROOT / "pwa" / "static" / "app.css")),
+                                                              CSS(string=PDF_CSS)])  # fmt: skip
+        return pdf
+
+    pdf = await asyncio.to_thread(render)
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="spasm-report-{dt.date.today().isoformat()}.pdf"',
+        "Cache-Control": "no-store"})  # fmt: skip
+
+
+REPORT_ROUTES: list[Any] = [report_page, report_pdf]

@@ -1,0 +1,195 @@
+"""The numbers of the clinician's trend report (CLINICAL.md section (c)), computed from a diary window (pure).
+
+Only the report period and the 28 days before it (the baseline) are read, so a report costs the same for a diary of
+one month or of five years.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+
+from backend.diary.catalog import BODY_SITES, TREATMENTS, TRIGGERS
+from backend.flags.measures import night_of
+from backend.flags.window import Diary, Ep, Plan
+
+# MS Trust diary day-parts, by local hour; "during sleep" is any episode that woke the patient.
+DAY_PARTS = [("On waking", 5, 8), ("Morning", 8, 12), ("Lunchtime", 12, 14), ("Afternoon", 14, 18),
+             ("Evening", 18, 22), ("Bedtime", 22, 24)]  # fmt: skip
+INFECTION_AND_BODY = {"uti_symptoms", "full_bladder", "constipation", "skin_problem", "fever"}
+
+
+def day_part(e: Ep) -> str:
+    if e.woke_from_sleep:
+        return "During sleep"
+    hour = e.local_start.hour
+    for name, start, end in DAY_PARTS:
+        if start <= hour < end:
+            return name
+    return "During sleep" if hour < 5 else "Bedtime"
+
+
+def moving_average(values: list[float], window: int = 7) -> list[float]:
+    out = []
+    for i in range(len(values)):
+        part = values[max(0, i - window + 1) : i + 1]
+        out.append(sum(part) / len(part))
+    return out
+
+
+def _change(now: float | None, before: float | None) -> float | None:
+    if now is None or before is None or before == 0:
+        return None
+    return (now - before) / before
+
+
+@dataclass
+class Report:
+    first: dt.date
+    last: dt.date
+    days: int
+    baseline_first: dt.date
+    days_logged: int
+    days_no_episodes: int
+    episodes: list[Ep]
+    episodes_per_week: float
+    baseline_per_week: float | None
+    median_duration_s: float | None
+    max_duration_s: float | None
+    over_ten_minutes: int
+    mean_intensity: float | None
+    peak_intensity: int | None
+    mean_stiffness: float | None
+    baseline_stiffness: float | None
+    stiffness_change: float | None
+    nights_disturbed_per_week: float
+    mean_sleep: float | None
+    mean_pain: float | None
+    daily: list[tuple[dt.date, int]]
+    daily_ma: list[float]
+    daily_stiffness: list[tuple[dt.date, float | None]]
+    weekly: list[tuple[dt.date, int]]
+    calendar: list[list[tuple[dt.date, int, int, bool]]]  # weeks of (day, count, peak intensity, red-flag day)
+    day_parts: list[tuple[str, int]]
+    hours: list[int]
+    share_at_night: float | None
+    sites: list[tuple[str, int]]
+    triggers: list[tuple[str, int, float, bool]]  # label, count, mean intensity, infection/bowel/bladder/skin
+    share_no_trigger: float | None
+    treatments: list[tuple[str, int, float | None, float | None]]  # label, episodes, median relief, median minutes
+    trials: list[dict[str, object]] = field(default_factory=list)
+    adherence: float | None = None
+    plans: list[Plan] = field(default_factory=list)
+    notes: list[tuple[dt.datetime, str]] = field(default_factory=list)
+
+
+def build(diary: Diary, days: int, notes: list[tuple[dt.datetime, str]] | None = None) -> Report:
+    last = diary.today
+    first = last - dt.timedelta(days=days - 1)
+    baseline_first = first - dt.timedelta(days=28)
+    period = [first + dt.timedelta(days=i) for i in range(days)]
+    in_period = set(period)
+    eps = [e for e in diary.episodes if e.local_day in in_period]
+    base_eps = [e for e in diary.episodes if baseline_first <= e.local_day < first]
+    checkins = [c for c in diary.checkins if c.day in in_period]
+    base_checkins = [c for c in diary.checkins if baseline_first <= c.day < first]
+    logged = in_period & diary.logged
+    lengths = [s for e in eps if (s := e.length(diary.now)) is not None]
+    seconds = [x.total_seconds() for x in lengths]
+    stiff = [c.stiffness for c in checkins if c.stiffness is not None]
+    base_stiff = [c.stiffness for c in base_checkins if c.stiffness is not None]
+    counts = Counter(e.local_day for e in eps)
+    daily = [(d, counts.get(d, 0)) for d in period]
+    by_day_stiff = {c.day: float(c.stiffness) for c in checkins if c.stiffness is not None}
+    weekly = []
+    for start in range(0, days, 7):
+        week = period[start : start + 7]
+        weekly.append((week[0], sum(counts.get(d, 0) for d in week)))
+    red_days = {e.local_day for e in eps if e.symptoms - {"muscle_wasting"}} | {c.day for c in checkins if c.symptoms}
+    cal_first = last - dt.timedelta(days=27)
+    cal_first -= dt.timedelta(days=cal_first.weekday())  # start on a Monday
+    calendar = []
+    day = cal_first
+    while day <= last:
+        row: list[tuple[dt.date, int, int, bool]] = []
+        for _ in range(7):
+            todays = diary.by_day.get(day, [])
+            row.append((day, len(todays), max((e.intensity for e in todays), default=0), day in red_days))
+            day += dt.timedelta(days=1)
+        calendar.append(row)
+    parts = Counter(day_part(e) for e in eps)
+    hours = [0] * 24
+    for e in eps:
+        hours[e.local_start.hour] += 1
+    sites = Counter(f"{BODY_SITES[s][0]} ({side})" for e in eps for s, side in e.sites if s in BODY_SITES)
+    trig = Counter(t for e in eps for t in e.triggers if t != "none_known")
+    trig_intensity: dict[str, list[int]] = {}
+    for e in eps:
+        for t in e.triggers:
+            trig_intensity.setdefault(t, []).append(e.intensity)
+    no_trigger = [e for e in eps if not (e.triggers - {"none_known"})]
+    relief: dict[str, list[int]] = {}
+    minutes: dict[str, list[int]] = {}
+    treated: Counter[str] = Counter()
+    for e in eps:
+        for kind, r, m in e.treatments:
+            treated[kind] += 1
+            if r is not None:
+                relief.setdefault(kind, []).append(r)
+            if m is not None:
+                minutes.setdefault(kind, []).append(m)
+    nights = {night_of(e) for e in eps if e.woke_from_sleep}
+    answered = [c.meds_taken for c in checkins if c.meds_taken in {"all", "some", "none"}]
+    score = {"all": 1.0, "some": 0.5, "none": 0.0}
+    trials: list[dict[str, object]] = []
+    for plan in diary.plans:
+        if not first <= plan.start <= last:
+            continue
+        before = {plan.start - dt.timedelta(days=i) for i in range(1, 15)}
+        after = {plan.start + dt.timedelta(days=i) for i in range(14) if plan.start + dt.timedelta(days=i) <= last}
+        b = [c.stiffness for c in diary.checkins if c.day in before and c.stiffness is not None]
+        a = [c.stiffness for c in diary.checkins if c.day in after and c.stiffness is not None]
+        b_rate = len(diary.episodes_on(before)) / 2
+        a_rate = len(diary.episodes_on(after)) * 7 / max(1, len(after))
+        nrs_change = _change(statistics.mean(a) if a else None, statistics.mean(b) if b else None)
+        age = (last - plan.start).days
+        status = "too early (under 4 weeks)" if age < 28 else "not assessable"
+        if age >= 28 and nrs_change is not None:
+            improvement = -nrs_change
+            status = ("clinically important (>= 30%)" if improvement >= 0.30 else
+                      "responder (>= 20%)" if improvement >= 0.20 else "no meaningful response (< 20%)")  # fmt: skip
+        trials.append({"plan": plan, "before_nrs": statistics.mean(b) if b else None,
+                       "after_nrs": statistics.mean(a) if a else None, "nrs_change": nrs_change,
+                       "before_rate": b_rate, "after_rate": a_rate, "rate_change": _change(a_rate, b_rate),
+                       "status": status, "next_review": plan.start + dt.timedelta(days=28 if age < 28 else 28 + 90 * ((age - 28) // 90 + 1))})  # fmt: skip
+    return Report(
+        first=first, last=last, days=days, baseline_first=baseline_first, days_logged=len(logged),
+        days_no_episodes=sum(1 for c in checkins if c.no_episodes),
+        episodes=eps, episodes_per_week=len(eps) * 7 / days,
+        baseline_per_week=len(base_eps) / 4 if base_eps or base_checkins else None,
+        median_duration_s=statistics.median(seconds) if seconds else None,
+        max_duration_s=max(seconds) if seconds else None,
+        over_ten_minutes=sum(1 for x in seconds if x > 600),
+        mean_intensity=statistics.mean(e.intensity for e in eps) if eps else None,
+        peak_intensity=max((e.intensity for e in eps), default=None),
+        mean_stiffness=statistics.mean(stiff) if stiff else None,
+        baseline_stiffness=statistics.median(base_stiff) if base_stiff else None,
+        stiffness_change=_change(statistics.mean(stiff) if stiff else None,
+                                 statistics.median(base_stiff) if base_stiff else None),
+        nights_disturbed_per_week=len(nights) * 7 / days,
+        mean_sleep=statistics.mean(v) if (v := [c.sleep_disturbance for c in checkins if c.sleep_disturbance is not None]) else None,
+        mean_pain=statistics.mean(v) if (v := [c.pain for c in checkins if c.pain is not None]) else None,
+        daily=daily, daily_ma=moving_average([float(n) for _, n in daily]),
+        daily_stiffness=[(d, by_day_stiff.get(d)) for d in period], weekly=weekly, calendar=calendar,
+        day_parts=[(name, parts.get(name, 0)) for name in [p[0] for p in DAY_PARTS] + ["During sleep"]],
+        hours=hours, share_at_night=(parts.get("During sleep", 0) / len(eps)) if eps else None,
+        sites=sites.most_common(),
+        triggers=[(TRIGGERS[t], n, statistics.mean(trig_intensity[t]), t in INFECTION_AND_BODY) for t, n in trig.most_common()],
+        share_no_trigger=len(no_trigger) / len(eps) if eps else None,
+        treatments=[(TREATMENTS.get(k, k), n, statistics.median(relief[k]) if k in relief else None,
+                     statistics.median(minutes[k]) if k in minutes else None) for k, n in treated.most_common()],
+        trials=trials, adherence=sum(score[a] for a in answered if a) / len(answered) if answered else None,
+        plans=sorted(diary.plans, key=lambda p: p.start), notes=notes or [],
+    )  # fmt: skip

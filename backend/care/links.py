@@ -25,7 +25,7 @@ from backend.accounts.models import User
 from backend.accounts.sessions import Principal, client_address
 from backend.care.access import SCOPES
 from backend.care.audit import audit_event
-from backend.care.models import CareInvitation, CareLink
+from backend.care.models import CareInvitation, CareLink, CareOffer
 from backend.config import Settings
 from backend.db import utcnow
 from backend.diary.schemas import Input
@@ -51,6 +51,18 @@ class InvitationOut(msgspec.Struct, kw_only=True):
     code: str
     expires_at: dt.datetime
     scopes: list[str]
+    qr_svg: str  # the code as a QR code, to show on the patient's screen
+
+
+class OfferOut(msgspec.Struct, kw_only=True):
+    code: str
+    expires_at: dt.datetime
+    qr_svg: str
+
+
+class AcceptIn(Input, kw_only=True, forbid_unknown_fields=True):
+    code: Annotated[str, Meta(min_length=1, max_length=40)]
+    scopes: Annotated[list[Scope], Meta(min_length=1, max_length=4)]
 
 
 class RedeemIn(Input, kw_only=True, forbid_unknown_fields=True):
@@ -73,6 +85,16 @@ class LinkOut(msgspec.Struct, kw_only=True):
 def new_code() -> str:
     raw = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
     return f"{raw[:5]}-{raw[5:]}"
+
+
+def qr_svg(code: str) -> str:
+    import io
+
+    import segno
+
+    out = io.BytesIO()
+    segno.make(code, error="m").save(out, kind="svg", scale=6, xmldecl=False, title=f"Sharing code {code}")
+    return out.getvalue().decode()
 
 
 def code_hash(settings: Settings, code: str) -> str:
@@ -103,8 +125,8 @@ async def invite(
     db.add(invitation)
     db.add(audit_event(patient, "care-link.invite", patient_id=patient.user_id, address=client_address(request)))
     await db.commit()
-    return Response(InvitationOut(code=code, expires_at=invitation.expires_at, scopes=list(data.scopes)),
-                    status_code=201, headers=NO_STORE)  # fmt: skip
+    out = InvitationOut(code=code, expires_at=invitation.expires_at, scopes=list(data.scopes), qr_svg=qr_svg(code))
+    return Response(out, status_code=201, headers=NO_STORE)
 
 
 @post("/api/v1/care-links/redeem", tags=["sharing"], status_code=201,
@@ -147,6 +169,54 @@ async def redeem(
     return Response(await _link_out(db, link), status_code=201, headers=NO_STORE)
 
 
+@post("/api/v1/care-links/offers", tags=["sharing"], status_code=201,
+      summary="Make a one-time code a patient can accept to share with me", dependencies={"clinician": Provide(provide_clinician)})  # fmt: skip
+async def offer(
+    request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, clinician: Principal
+) -> Response[OfferOut]:
+    now = utcnow()
+    code = new_code()
+    row = CareOffer(clinician_id=clinician.user_id, code_hash=code_hash(settings, code), created_at=now,
+                    expires_at=now + INVITATION_LIFETIME)  # fmt: skip
+    db.add(row)
+    db.add(audit_event(clinician, "care-link.offer", patient_id=None, address=client_address(request)))
+    await db.commit()
+    return Response(
+        OfferOut(code=code, expires_at=row.expires_at, qr_svg=qr_svg(code)), status_code=201, headers=NO_STORE
+    )
+
+
+@post("/api/v1/care-links/accept", tags=["sharing"], status_code=201,
+      summary="Accept a clinician's code and choose what to share", dependencies={"patient": Provide(provide_patient)})  # fmt: skip
+async def accept(
+    request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, patient: Principal, data: AcceptIn
+) -> Response[LinkOut]:
+    await limits.hit(db, f"accept:{patient.user_id}", settings.limit_redeem_per_hour, REDEEM_WINDOW)
+    if len(set(data.scopes)) != len(data.scopes):
+        raise invalid([FieldError("scopes", "lists a scope twice")])
+    now = utcnow()
+    row = (
+        await db.execute(select(CareOffer).where(CareOffer.code_hash == code_hash(settings, data.code)))
+    ).scalar_one_or_none()
+    if row is None or row.used_at is not None or row.expires_at <= now:
+        raise Problem(404, "This code is not valid: it may be mistyped, used already, or older than 7 days. "
+                           "Ask your clinician for a new one.", code="invalid-code")  # fmt: skip
+    row.used_at, row.used_by = now, patient.user_id
+    link = (await db.execute(select(CareLink).where(CareLink.patient_id == patient.user_id,
+                                                    CareLink.clinician_id == row.clinician_id,
+                                                    CareLink.status == "active"))).scalar_one_or_none()  # fmt: skip
+    if link is None:
+        link = CareLink(patient_id=patient.user_id, clinician_id=row.clinician_id, status="active",
+                        scopes=list(data.scopes), consent_version=CONSENT_VERSION, consented_at=now, created_at=now)  # fmt: skip
+        db.add(link)
+    else:
+        link.scopes, link.consent_version, link.consented_at = list(data.scopes), CONSENT_VERSION, now
+    db.add(audit_event(patient, "care-link.accept", patient_id=patient.user_id, entity=f"user:{row.clinician_id}",
+                       address=client_address(request)))  # fmt: skip
+    await db.commit()
+    return Response(await _link_out(db, link), status_code=201, headers=NO_STORE)
+
+
 @get("/api/v1/care-links", tags=["sharing"], summary="Who I share with (patients) or who shares with me (clinicians)")
 async def list_links(db: AsyncSession, principal: Principal) -> Response[list[LinkOut]]:
     column = CareLink.patient_id if principal.is_patient else CareLink.clinician_id
@@ -173,4 +243,4 @@ async def revoke(
 
 
 assert set(SCOPES) == {"view", "annotate", "notify", "export"}
-LINK_ROUTES: list[Any] = [invite, redeem, list_links, revoke]
+LINK_ROUTES: list[Any] = [invite, redeem, offer, accept, list_links, revoke]

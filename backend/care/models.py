@@ -94,3 +94,17 @@ class ReviewMark(Base):
     undone_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
 
     __table_args__ = (Index("ix_review_marks_patient_id_reviewed_at", "patient_id", "reviewed_at"),)
+
+
+class CareOffer(Base):
+    """A one-time code a clinician gives a patient; the patient who accepts it chooses what to share."""
+
+    __tablename__ = "care_offers"
+
+    clinician_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+    used_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)

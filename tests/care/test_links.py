@@ -114,3 +114,27 @@ async def test_the_patient_sees_who_looked_at_their_diary(patient: Api, clinicia
     assert {h["who"] for h in history[:3]} == {"Test clinician"}
     assert all(h["role"] == "clinician" for h in history[:3])
     assert (await clinician.get("/api/v1/access-history")).status_code == 403
+
+
+async def test_the_code_comes_with_a_qr_code(patient: Api) -> None:
+    response = await patient.post("/api/v1/care-links/invitations", json={})
+    svg = response.json()["qr_svg"]
+    assert svg.startswith("<svg") and response.json()["code"] in svg  # the title names the code
+
+
+async def test_a_patient_accepts_a_clinicians_code_choosing_the_scopes(
+    patient: Api, clinician: Api, other_patient: Api
+) -> None:
+    offered = await clinician.post("/api/v1/care-links/offers")
+    assert offered.status_code == 201 and offered.json()["qr_svg"].startswith("<svg")
+    code = offered.json()["code"]
+    assert (await patient.post("/api/v1/care-links/offers")).status_code == 403
+    accepted = await patient.post("/api/v1/care-links/accept", json={"code": code, "scopes": ["view"]})
+    assert accepted.status_code == 201, accepted.text
+    assert accepted.json()["scopes"] == ["view"] and accepted.json()["clinician_id"] == clinician.user["id"]  # type: ignore[index]
+    assert (await clinician.get(f"/api/v1/patients/{patient.user['id']}/flags")).status_code == 200  # type: ignore[index]
+    again = await other_patient.post("/api/v1/care-links/accept", json={"code": code, "scopes": ["view"]})
+    assert again.status_code == 404  # one use only
+    assert (
+        await clinician.post("/api/v1/care-links/accept", json={"code": code, "scopes": ["view"]})
+    ).status_code == 403

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
 from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
+from litestar.di import Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect, Template
@@ -16,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import limits, services
 from backend.accounts.csrf import expected_token
-from backend.accounts.models import User
+from backend.accounts.dependencies import provide_clinician
 from backend.accounts.routes import anonymous_cookie, cleared_session_cookie, session_cookie, sign_in_user
 from backend.accounts.schemas import RegisterIn
 from backend.accounts.sessions import (
@@ -29,14 +31,17 @@ from backend.accounts.sessions import (
     resolve,
     session_token_from,
 )
-from backend.care.models import CareLink
+from backend.care.access import require_link
+from backend.care.audit import audit_event
+from backend.care.models import ReviewMark
+from backend.care.triage import triage
 from backend.config import Settings
 from backend.diary import catalog
 from backend.diary.models import CheckIn, Episode
 from backend.flags.models import LIVE_STATUSES, Flag
 from backend.flags.routes import _order
-from backend.flags.rules.base import URGENCY_RANK
 from backend.problems import FieldError, Problem, invalid
+from backend.reports.charts import bars
 
 NO_STORE = {"Cache-Control": "no-store"}
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -122,29 +127,27 @@ async def patient_home(
 async def clinician_home(
     request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, me: Principal
 ) -> Template:
-    """The clinician's patients, the ones with the most urgent live flags first."""
-    patients = (
-        (
-            await db.execute(
-                select(User)
-                .join(CareLink, CareLink.patient_id == User.id)
-                .where(CareLink.clinician_id == me.user_id, CareLink.status == "active")
-            )
-        )
-        .scalars()
-        .all()
-    )
-    flags = (
-        (await db.execute(select(Flag).where(Flag.patient_id.in_([p.id for p in patients]), Flag.status == "open")))
-        .scalars()
-        .all()
-    )
-    by_patient: dict[Any, list[Flag]] = {p.id: [] for p in patients}
-    for flag in flags:
-        by_patient[flag.patient_id].append(flag)
-    rows = [(p, _order(by_patient[p.id])) for p in patients]
-    rows.sort(key=lambda r: (min((URGENCY_RANK[f.urgency] for f in r[1]), default=9), r[0].display_name))
-    return page(request, settings, "clinician_home.html", me=me, rows=rows)
+    """The triage list: the patients who need attention first, with a small trend of the chosen period."""
+    raw = request.query_params.get("days", "7")
+    days = int(raw) if raw in {"7", "14", "30"} else 7
+    rows = await triage(db, me.user_id, days, dt.datetime.now(dt.UTC))
+    for row in rows:
+        db.add(audit_event(me, "triage.read", patient_id=row.patient_id, address=client_address(request)))
+    await db.commit()
+    sparks = {row.patient_id: bars([(str(i), n) for i, n in enumerate(row.daily_counts)], f"Daily episodes, last {days} days")
+              for row in rows}  # fmt: skip
+    return page(request, settings, "clinician_home.html", me=me, rows=rows, days=days, sparks=sparks)
+
+
+@post("/patients/{patient_id:uuid}/reviewed", include_in_schema=False, status_code=303,
+      dependencies={"clinician": Provide(provide_clinician)})  # fmt: skip
+async def mark_reviewed_form(
+    request: Request[Any, Any, Any], db: AsyncSession, clinician: Principal, patient_id: uuid.UUID
+) -> Response[Any]:
+    await require_link(request, db, clinician, patient_id, "view", "review.mark")
+    db.add(ReviewMark(patient_id=patient_id, clinician_id=clinician.user_id, reviewed_at=dt.datetime.now(dt.UTC)))
+    await db.commit()
+    return Redirect("/", status_code=303)
 
 
 @get("/sign-in", include_in_schema=False)
@@ -205,4 +208,4 @@ async def sign_out_form(request: Request[Any, Any, Any], db: AsyncSession, setti
     return Redirect("/sign-in", status_code=303, cookies=cookies)
 
 
-PAGE_ROUTES = [home, sign_in_page, sign_in_form, register_page, register_form, sign_out_form]
+PAGE_ROUTES = [home, sign_in_page, sign_in_form, register_page, register_form, sign_out_form, mark_reviewed_form]

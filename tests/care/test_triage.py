@@ -107,3 +107,25 @@ async def test_ashworth_grades_are_kept_as_graded(app: Litestar, patient: Api, c
     assert [(g["muscle_group"], g["grade"]) for g in listed] == [("ankle_plantarflexors", "1+")]
     assert (await patient.post(url, json={"muscle_group": "knee_flexors", "side": "right", "grade": "2",
                                           "assessed_on": today})).status_code == 403  # fmt: skip
+
+
+async def test_the_triage_page_lists_linked_patients_and_marks_them_reviewed(app: Litestar, browser: Any) -> None:
+    doctor: Api = await browser()
+    await doctor.register("clinician")
+    someone = await patient_named(browser, "Someone <b>bold</b>")
+    stranger = await patient_named(browser, "Not linked")
+    await make_link(app, someone, doctor, "active", ["view"])
+    await log(someone, 1, duration_seconds=900)
+    page = await doctor.client.get("/", params={"days": 14}, headers={"accept": "text/html"})
+    assert page.status_code == 200
+    assert f"/patients/{someone.user['id']}/report" in page.text  # type: ignore[index]
+    assert "Someone &lt;b&gt;bold&lt;/b&gt;" in page.text and "Not linked" not in page.text
+    assert 'aria-current="page">14 days' in page.text and "<svg" in page.text
+    assert "Urgent" in page.text
+    token = page.text.split('name="_csrf" value="')[1].split('"')[0]
+    marked = await doctor.client.post(f"/patients/{someone.user['id']}/reviewed", data={"_csrf": token})  # type: ignore[index]
+    assert marked.status_code == 303
+    assert "never" not in (await doctor.client.get("/", headers={"accept": "text/html"})).text
+    refused = await doctor.client.post(f"/patients/{stranger.user['id']}/reviewed", data={"_csrf": token},  # type: ignore[index]
+                                       headers={"accept": "text/html"})  # fmt: skip
+    assert refused.status_code == 404

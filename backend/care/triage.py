@@ -18,7 +18,7 @@ from litestar import Request, Response, delete, get, post
 from litestar.di import Provide
 from litestar.params import Parameter
 from msgspec import Meta
-from sqlalchemy import Date, cast, distinct, func, literal_column, select, union
+from sqlalchemy import Date, cast, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.dependencies import provide_clinician
@@ -60,7 +60,7 @@ def local_day(engine_name: str) -> Any:
     """The patient's local date of an episode, in SQL: UTC start shifted by the offset the phone recorded."""
     if engine_name == "postgresql":
         return cast(Episode.started_at + Episode.start_offset * literal_column("interval '1 minute'"), Date)
-    return func.date(Episode.started_at, func.printf("%+d minutes", Episode.start_offset))
+    return func.date(Episode.started_at, Episode.start_offset.concat(" minutes"))
 
 
 async def triage(db: AsyncSession, clinician_id: uuid.UUID, days: int, now: dt.datetime) -> list[TriageRow]:
@@ -85,32 +85,39 @@ async def triage(db: AsyncSession, clinician_id: uuid.UUID, days: int, now: dt.d
             .where(
                 Episode.patient_id.in_(ids),
                 Episode.deleted_at.is_(None),
-                Episode.started_at >= dt.datetime.combine(baseline_first - dt.timedelta(days=1), dt.time(), dt.UTC),
+                Episode.started_at >= dt.datetime.combine(first - dt.timedelta(days=1), dt.time(), dt.UTC),
             )
             .group_by(Episode.patient_id, day)
         )
     ).all()
+    # The baseline needs only a total per patient: a plain count over the index, no per-row date arithmetic
+    # (its edges are UTC midnights, a few hours from the patient's own).
+    baseline_totals = dict(
+        (
+            await db.execute(
+                select(Episode.patient_id, func.count())
+                .where(
+                    Episode.patient_id.in_(ids), Episode.deleted_at.is_(None),
+                    Episode.started_at >= dt.datetime.combine(baseline_first, dt.time(), dt.UTC),
+                    Episode.started_at < dt.datetime.combine(first, dt.time(), dt.UTC),
+                )
+                .group_by(Episode.patient_id)
+            )
+        ).all()
+    )  # fmt: skip
     counts: dict[uuid.UUID, dict[dt.date, int]] = defaultdict(dict)
     for pid, d, n in daily:
         counts[pid][d if isinstance(d, dt.date) else dt.date.fromisoformat(d)] = n
-    checkin_days = union(
-        select(CheckIn.patient_id.label("pid"), CheckIn.day.label("d")).where(
-            CheckIn.patient_id.in_(ids), CheckIn.day >= first
-        ),
-        select(Episode.patient_id.label("pid"), day.label("d")).where(
-            Episode.patient_id.in_(ids), Episode.deleted_at.is_(None),
-            Episode.started_at >= dt.datetime.combine(first - dt.timedelta(days=1), dt.time(), dt.UTC),
-        ),
-    ).subquery()  # fmt: skip
-    logged: dict[Any, int] = dict(
-        (
-            await db.execute(
-                select(checkin_days.c.pid, func.count(distinct(checkin_days.c.d)))
-                .where(checkin_days.c.d >= first, checkin_days.c.d <= today)
-                .group_by(checkin_days.c.pid)
-            )
-        ).all()
-    )
+    # Days with any entry: the episode days are already counted above; add the days with only a check-in.
+    logged: dict[uuid.UUID, set[dt.date]] = defaultdict(set)
+    for pid, d in (
+        await db.execute(
+            select(CheckIn.patient_id, CheckIn.day).where(CheckIn.patient_id.in_(ids), CheckIn.day >= first)
+        )
+    ).all():
+        logged[pid].add(d)
+    for pid, per_day in counts.items():
+        logged[pid].update(d for d in per_day if first <= d <= today)
     flags = (
         (await db.execute(select(Flag).where(Flag.patient_id.in_(ids), Flag.status.in_(["open", "acknowledged"]))))
         .scalars()
@@ -135,7 +142,7 @@ async def triage(db: AsyncSession, clinician_id: uuid.UUID, days: int, now: dt.d
     for pid, name in links:
         per_day = counts.get(pid, {})
         series = [per_day.get(first + dt.timedelta(days=i), 0) for i in range(days)]
-        base_days = [per_day.get(baseline_first + dt.timedelta(days=i), 0) for i in range(28)]
+        base_total = int(baseline_totals.get(pid, 0))
         own = sorted(by_patient.get(pid, []), key=lambda f: (URGENCY_RANK[f.urgency], -f.updated_at.timestamp()))
         tally: dict[str, int] = defaultdict(int)
         for f in own:
@@ -145,8 +152,8 @@ async def triage(db: AsyncSession, clinician_id: uuid.UUID, days: int, now: dt.d
             patient_id=pid, name=name, open_flags=dict(tally), top_flag=own[0].clinician_message if own else None,
             top_urgency=own[0].urgency if own else None, last_flag_at=max((f.updated_at for f in own), default=None),
             episodes_per_week=round(sum(series) * 7 / days, 1),
-            baseline_per_week=round(sum(base_days) / 4, 1) if any(base_days) else None,
-            days_logged=int(logged.get(pid, 0)), period_days=days,
+            baseline_per_week=round(base_total / 4, 1) if base_total else None,
+            days_logged=len({d for d in logged.get(pid, set()) if first <= d <= today}), period_days=days,
             last_reviewed_at=mark[0] if mark else None, reviewed_by_me=bool(mark and mark[1]), daily_counts=series,
         ))  # fmt: skip
     rows.sort(key=lambda r: (

@@ -1,0 +1,58 @@
+"""(c) Report time for diaries of 1 month, 1 year and 5 years; (d) the triage list for 500 patients."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import statistics
+import time
+import uuid
+
+from sqlalchemy import insert
+
+from backend.care.models import CareLink
+from backend.care.triage import triage
+from backend.db import make_engine, make_sessionmaker
+from backend.reports.routes import report_context
+from bench.common import add_patients, describe, fresh_sqlite, timings
+
+
+async def run() -> None:
+    now = dt.datetime.now(dt.UTC)
+    settings = await asyncio.to_thread(fresh_sqlite, "reports")
+    engine = make_engine(settings)
+    maker = make_sessionmaker(engine)
+    sizes = {"1 month": (uuid.uuid4(), 30), "1 year": (uuid.uuid4(), 365), "5 years": (uuid.uuid4(), 5 * 365)}
+    t0 = time.perf_counter()
+    await add_patients(engine, [(pid, days, 10) for pid, days in sizes.values()], now)
+    print(f"  built diaries of 1 month, 1 year and 5 years at 10 episodes a day ({time.perf_counter() - t0:.0f} s)")
+
+    async def report(pid: uuid.UUID) -> None:
+        async with maker() as db:
+            await report_context(db, pid, 28)
+
+    medians = {}
+    for label, (pid, days) in sizes.items():
+        values = await timings(lambda pid=pid: report(pid), 60)
+        medians[label] = statistics.median(values)
+        print(f"  28-day report, {label:8} diary ({days * 10:>6,} episodes): {describe(values)}")
+    print(f"  growth: 5 years / 1 month = {medians['5 years'] / medians['1 month']:.2f}x the time for "
+          f"{5 * 365 / 30:.0f}x the diary (target: report under 150 ms median for 5 years)")  # fmt: skip
+
+    clinician = uuid.uuid4()
+    patients = [(uuid.uuid4(), 30, 3) for _ in range(500)]
+    await add_patients(engine, patients, now)
+    await add_patients(engine, [(clinician, 0, 0)], now)
+    async with engine.begin() as conn:
+        await conn.execute(insert(CareLink), [
+            {"patient_id": pid, "id": uuid.uuid4(), "clinician_id": clinician, "status": "active", "scopes": ["view"],
+             "consent_version": "1", "consented_at": now, "created_at": now} for pid, _, _ in patients])  # fmt: skip
+
+    async def triage_list() -> None:
+        async with maker() as db:
+            rows = await triage(db, clinician, 7, now)
+            assert len(rows) == 500
+
+    values = await timings(triage_list, 30)
+    print(f"  triage list, 500 patients x 30 days x 3 episodes a day: {describe(values)} (target: under 200 ms median)")
+    await engine.dispose()

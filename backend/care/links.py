@@ -102,6 +102,21 @@ def code_hash(settings: Settings, code: str) -> str:
     return hmac.new(settings.secret_key.encode(), b"invite:" + normal.encode(), hashlib.sha256).hexdigest()
 
 
+async def grant(db: AsyncSession, patient_id: uuid.UUID, clinician_id: uuid.UUID, scopes: list[str],
+                now: dt.datetime) -> CareLink:  # fmt: skip
+    """Records the patient's consent: a new active link, or new scopes on the one they already have."""
+    link = (await db.execute(select(CareLink).where(CareLink.patient_id == patient_id,
+                                                    CareLink.clinician_id == clinician_id,
+                                                    CareLink.status == "active"))).scalar_one_or_none()  # fmt: skip
+    if link is None:
+        link = CareLink(patient_id=patient_id, clinician_id=clinician_id, status="active", scopes=scopes,
+                        consent_version=CONSENT_VERSION, consented_at=now, created_at=now)  # fmt: skip
+        db.add(link)
+    else:
+        link.scopes, link.consent_version, link.consented_at = scopes, CONSENT_VERSION, now
+    return link
+
+
 async def _link_out(db: AsyncSession, link: CareLink) -> LinkOut:
     names = {u.id: u.display_name for u in (await db.execute(
         select(User).where(User.id.in_([link.patient_id, link.clinician_id])))).scalars()}  # fmt: skip
@@ -148,16 +163,7 @@ async def redeem(
         raise Problem(404, "This code is not valid: it may be mistyped, used already, or older than 7 days. "
                            "Ask the patient for a new one.", code="invalid-code")  # fmt: skip
     invitation.used_at, invitation.used_by = now, clinician.user_id
-    link = (await db.execute(select(CareLink).where(CareLink.patient_id == invitation.patient_id,
-                                                    CareLink.clinician_id == clinician.user_id,
-                                                    CareLink.status == "active"))).scalar_one_or_none()  # fmt: skip
-    if link is None:
-        link = CareLink(patient_id=invitation.patient_id, clinician_id=clinician.user_id, status="active",
-                        scopes=list(invitation.scopes), consent_version=CONSENT_VERSION, consented_at=now,
-                        created_at=now)  # fmt: skip
-        db.add(link)
-    else:
-        link.scopes, link.consent_version, link.consented_at = list(invitation.scopes), CONSENT_VERSION, now
+    link = await grant(db, invitation.patient_id, clinician.user_id, list(invitation.scopes), now)
     db.add(
         audit_event(clinician, "care-link.redeem", patient_id=invitation.patient_id, address=client_address(request))
     )
@@ -202,15 +208,7 @@ async def accept(
         raise Problem(404, "This code is not valid: it may be mistyped, used already, or older than 7 days. "
                            "Ask your clinician for a new one.", code="invalid-code")  # fmt: skip
     row.used_at, row.used_by = now, patient.user_id
-    link = (await db.execute(select(CareLink).where(CareLink.patient_id == patient.user_id,
-                                                    CareLink.clinician_id == row.clinician_id,
-                                                    CareLink.status == "active"))).scalar_one_or_none()  # fmt: skip
-    if link is None:
-        link = CareLink(patient_id=patient.user_id, clinician_id=row.clinician_id, status="active",
-                        scopes=list(data.scopes), consent_version=CONSENT_VERSION, consented_at=now, created_at=now)  # fmt: skip
-        db.add(link)
-    else:
-        link.scopes, link.consent_version, link.consented_at = list(data.scopes), CONSENT_VERSION, now
+    link = await grant(db, patient.user_id, row.clinician_id, list(data.scopes), now)
     db.add(audit_event(patient, "care-link.accept", patient_id=patient.user_id, entity=f"user:{row.clinician_id}",
                        address=client_address(request)))  # fmt: skip
     await db.commit()

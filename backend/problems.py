@@ -166,6 +166,11 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
     body = problem_body(status, detail, code, errors, **extra)
     if _wants_problem(request):
         return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    if status == 401:
+        # A person whose session ended is sent to sign in, not shown an error.
+        from litestar.response import Redirect
+
+        return Redirect("/sign-in", status_code=303)  # type: ignore[return-value]
     from backend.web.pages import render_error_page
 
     return render_error_page(request, body, headers)

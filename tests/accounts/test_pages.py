@@ -367,3 +367,11 @@ async def test_pages_need_no_inline_script_or_style(browser: Any, patient: Api) 
         assert not re.search(r"<style\b", page.text, re.I)
         assert not re.search(r"\sstyle=", page.text, re.I)
         assert not re.search(r"\son[a-z]+=", page.text, re.I)
+
+
+async def test_a_signed_out_browser_is_sent_to_sign_in_from_a_protected_page(browser: Any) -> None:
+    import uuid
+
+    stranger: Api = await browser()
+    response = await stranger.client.get(f"/patients/{uuid.uuid4()}/report", headers={"accept": "text/html"})
+    assert response.status_code == 303 and response.headers["location"] == "/sign-in"

@@ -19,6 +19,9 @@ demo: migrate
 	$(BIN)/python -m backend.cli demo
 
 run: demo
+	@# The PDF report needs Pango (WeasyPrint); install it from Debian when it is missing.
+	@ldconfig -p 2>/dev/null | grep -q libpango-1.0 || (apt-get update -qq && apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0) \
+		|| echo "note: install Pango (libpango-1.0-0 libpangoft2-1.0-0) for the PDF report"
 	$(BIN)/python -m backend.cli serve
 
 lint: $(STAMP)

@@ -13,18 +13,25 @@ from pathlib import Path
 from backend.config import ROOT, Settings
 
 
+class BackupError(RuntimeError):
+    """The backup cannot be made; the message says why, in words for the operator."""
+
+
 def sqlite_path(settings: Settings) -> Path:
     if not settings.is_sqlite:
-        raise ValueError("online backup here is for SQLite; for PostgreSQL use pg_dump or WAL archiving")
+        raise BackupError("This backup command is for SQLite. For PostgreSQL use pg_dump or continuous WAL archiving.")
     return Path(settings.database_url.split(":///", 1)[1])
 
 
 def backup_sqlite(source: Path, target: Path) -> Path:
     """Copies ``source`` to ``target`` consistently and checks the copy before reporting success."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if not source.is_file() or source.stat().st_size == 0:
+        raise BackupError(f"There is no database at {source}: nothing to back up. Check SPASM_DATABASE_URL.")
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     partial = target.with_suffix(target.suffix + ".partial")
     partial.unlink(missing_ok=True)
-    with sqlite3.connect(source, timeout=30) as src, sqlite3.connect(partial) as dst:
+    partial.touch(mode=0o600)  # health data: readable by the service's own user only
+    with sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30) as src, sqlite3.connect(partial) as dst:
         src.execute("PRAGMA busy_timeout=30000")
         src.backup(dst, pages=1024)
         check = dst.execute("PRAGMA integrity_check").fetchone()[0]

@@ -49,6 +49,26 @@ def _banner(host: str, port: int) -> None:
         print("or create your own account at /register. Stop the server with Ctrl+C.\n", flush=True)
 
 
+async def _refuse_demo_accounts() -> None:
+    """The demo accounts' passwords are printed in the README: a production database must not hold them."""
+    from sqlalchemy import func, select
+
+    from backend.accounts.models import User
+
+    engine = make_engine(load_settings())
+    try:
+        async with make_sessionmaker(engine)() as db:
+            found = (await db.execute(select(func.count()).select_from(User).where(
+                User.email.in_([demo.PATIENT_EMAIL, demo.CLINICIAN_EMAIL])))).scalar_one()  # fmt: skip
+    finally:
+        await engine.dispose()
+    if found:
+        raise SystemExit(
+            "refusing to start in production: this database holds the demo accounts, whose passwords are "
+            "public. Use a fresh database, or erase those accounts first."
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="backend.cli")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -60,15 +80,22 @@ def main() -> None:
     serve.add_argument("--host", default=os.environ.get("SPASM_HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("SPASM_PORT", "8000")))
     serve.add_argument("--workers", type=int, default=int(os.environ.get("SPASM_WORKERS", "1")))
+    serve.add_argument(
+        "--forwarded-allow-ips", default=os.environ.get("SPASM_FORWARDED_ALLOW_IPS", ""),
+        help="behind a proxy: its address(es); only then is X-Forwarded-For believed, and only from there",
+    )  # fmt: skip
     args = parser.parse_args()
     if args.command == "demo":
         asyncio.run(_load_demo())
     elif args.command == "backup":
         from pathlib import Path
 
-        from backend.backup import backup_sqlite, default_target, sqlite_path
+        from backend.backup import BackupError, backup_sqlite, default_target, sqlite_path
 
-        target = backup_sqlite(sqlite_path(load_settings()), Path(args.to) if args.to else default_target())
+        try:
+            target = backup_sqlite(sqlite_path(load_settings()), Path(args.to) if args.to else default_target())
+        except BackupError as exc:
+            raise SystemExit(f"backup failed: {exc}") from None
         print(f"Backup written to {target}")
         print(
             f"To restore: stop the service, then copy it over {sqlite_path(load_settings())} (and delete any -wal file)."
@@ -78,11 +105,21 @@ def main() -> None:
     elif args.command == "serve":
         import uvicorn
 
-        load_settings()  # refuse to start on unsafe settings before binding the port
+        # The base URL follows the port chosen here unless it was set on purpose (links in exports use it).
+        os.environ.setdefault("SPASM_BASE_URL", f"http://{args.host}:{args.port}")
+        settings = load_settings()  # refuse to start on unsafe settings before binding the port
+        if settings.production:
+            asyncio.run(_refuse_demo_accounts())
         _banner(args.host, args.port)
+        proxy = bool(args.forwarded_allow_ips)
         uvicorn.run("backend.asgi:app", host=args.host, port=args.port, workers=args.workers, log_level="info",
-                    proxy_headers=False)  # fmt: skip
+                    proxy_headers=proxy, forwarded_allow_ips=args.forwarded_allow_ips or None)  # fmt: skip
 
 
 if __name__ == "__main__":
-    main()
+    from backend.config import ConfigError
+
+    try:
+        main()
+    except ConfigError as exc:
+        raise SystemExit(f"configuration error: {exc}") from None

@@ -81,6 +81,16 @@ class Settings:
                 raise ConfigError("SPASM_BASE_URL must be an https:// address in production")
 
 
+def _float(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     defaults = Settings()
@@ -102,7 +112,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         limit_register_per_address=_int(env, "SPASM_LIMIT_REGISTER_PER_ADDRESS", defaults.limit_register_per_address),
         limit_writes_per_minute=_int(env, "SPASM_LIMIT_WRITES_PER_MINUTE", defaults.limit_writes_per_minute),
         limit_redeem_per_hour=_int(env, "SPASM_LIMIT_REDEEM_PER_HOUR", defaults.limit_redeem_per_hour),
-        flag_delay_seconds=_int(env, "SPASM_FLAG_DELAY_SECONDS", int(defaults.flag_delay_seconds)),
+        flag_delay_seconds=_float(env, "SPASM_FLAG_DELAY_SECONDS", defaults.flag_delay_seconds),
     )
     settings.check()
     return settings

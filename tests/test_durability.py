@@ -210,3 +210,14 @@ def test_make_backup_command_writes_a_checked_copy(tmp_path: Path) -> None:
             "episodes",
             "users",
         }
+
+
+def test_backup_of_a_missing_database_fails_clearly(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.db"
+    result = subprocess.run(
+        [sys.executable, "-m", "backend.cli", "backup", "--to", str(tmp_path / "copy.db")],
+        cwd=ROOT, env={**os.environ, "SPASM_DATABASE_URL": f"sqlite+aiosqlite:///{missing}"}, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "nothing to back up" in result.stderr and "Traceback" not in result.stderr
+    assert not missing.exists() and not (tmp_path / "copy.db").exists()

@@ -81,9 +81,9 @@ async def report_page(
     request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, clinician: Principal, patient_id: uuid.UUID,
     days: Days = 28,
 ) -> Template:  # fmt: skip
-    await require_link(request, db, clinician, patient_id, "view", "report.read")
+    link = await require_link(request, db, clinician, patient_id, "view", "report.read")
     context = await report_context(db, patient_id, days)
-    return page(request, settings, "report.html", me=clinician, **context)
+    return page(request, settings, "report.html", me=clinician, can_export="export" in link.scopes, **context)
 
 
 @get("/patients/{patient_id:uuid}/report.pdf", include_in_schema=False,
@@ -107,8 +107,13 @@ async def report_pdf(
 
     pdf = await asyncio.to_thread(render)
     return Response(pdf, media_type="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="spasm-report-{dt.date.today().isoformat()}.pdf"',
+        "Content-Disposition": f'attachment; filename="spasm-report-{_slug(context["patient"].display_name)}-'
+                               f'{dt.date.today().isoformat()}.pdf"',
         "Cache-Control": "no-store"})  # fmt: skip
+
+
+def _slug(name: str) -> str:
+    return "".join(ch if ch.isascii() and ch.isalnum() else "-" for ch in name.lower()).strip("-")[:40] or "patient"
 
 
 REPORT_ROUTES: list[Any] = [report_page, report_pdf]

@@ -38,6 +38,7 @@ from backend.care.triage import triage
 from backend.config import Settings
 from backend.diary import catalog
 from backend.diary.models import CheckIn, Episode
+from backend.diary.records import with_offset
 from backend.flags.models import LIVE_STATUSES, Flag
 from backend.flags.routes import _order
 from backend.problems import FieldError, Problem, invalid
@@ -70,7 +71,8 @@ def page(request: Request[Any, Any, Any], settings: Settings, name: str, status:
 
 
 def render_error_page(request: Request[Any, Any, Any], body: dict[str, Any], headers: dict[str, str]) -> Response[Any]:
-    return Template(template_name="error.html", context={"problem": body}, status_code=body["status"], headers=headers)
+    context = {"problem": body, "csrf_token": ""}  # no form on an error page; and never Litestar's own helper
+    return Template(template_name="error.html", context=context, status_code=body["status"], headers=headers)
 
 
 async def _principal(request: Request[Any, Any, Any], db: AsyncSession, settings: Settings) -> Principal | None:
@@ -120,7 +122,8 @@ async def patient_home(
     flags = _order(list((await db.execute(
         select(Flag).where(Flag.patient_id == me.user_id, Flag.status.in_(LIVE_STATUSES))
     )).scalars()))  # fmt: skip
-    return page(request, settings, "patient_home.html", me=me, recent=recent, week_count=week_count, flags=flags,
+    local = {e.id: with_offset(e.started_at, e.start_offset) for e in recent}
+    return page(request, settings, "patient_home.html", me=me, recent=recent, week_count=week_count, flags=flags, local=local,
                 days_logged=days_logged, kinds=catalog.EPISODE_KINDS, sites=catalog.BODY_SITES)  # fmt: skip
 
 
@@ -134,7 +137,9 @@ async def clinician_home(
     for row in rows:
         db.add(audit_event(me, "triage.read", patient_id=row.patient_id, address=client_address(request)))
     await db.commit()
-    sparks = {row.patient_id: bars([(str(i), n) for i, n in enumerate(row.daily_counts)], f"Daily episodes, last {days} days")
+    first = dt.date.today() - dt.timedelta(days=days - 1)
+    labels = [(first + dt.timedelta(days=i)).strftime("%d") for i in range(days)]
+    sparks = {row.patient_id: bars(list(zip(labels, row.daily_counts, strict=True)), f"Daily episodes, last {days} days")
               for row in rows}  # fmt: skip
     return page(request, settings, "clinician_home.html", me=me, rows=rows, days=days, sparks=sparks)
 

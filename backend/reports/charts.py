@@ -61,3 +61,29 @@ def bars(values: list[tuple[str, int]], title: str) -> Markup:
                          f"{escape(label)}</text>")  # fmt: skip
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def nrs_chart(series: list[tuple[dt.date, float | None]], title: str) -> Markup:
+    """Daily 0-10 ratings as dots, with their 7-day moving average (over the days that have a rating)."""
+    n = max(1, len(series))
+    step = (WIDTH - 2 * PAD) / n
+
+    def y(value: float) -> float:
+        return HEIGHT - PAD - value / 10 * (HEIGHT - 2 * PAD)
+
+    parts = [f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}" class="chart">',
+             f"<title>{escape(title)}</title>"]  # fmt: skip
+    averaged = []
+    for i, (day, value) in enumerate(series):
+        window = [v for _, v in series[max(0, i - 6) : i + 1] if v is not None]
+        if window:
+            averaged.append(f"{PAD + (i + 0.5) * step:.1f},{y(sum(window) / len(window)):.1f}")
+        if value is not None:
+            parts.append(f'<circle fill="#7aa6d8" cx="{PAD + (i + 0.5) * step:.1f}" cy="{y(value):.1f}" r="2.5">'
+                         f"<title>{day.isoformat()}: {value:g}</title></circle>")  # fmt: skip
+    if averaged:
+        parts.append(f'<polyline fill="none" stroke="#0b3d75" stroke-width="2" points="{" ".join(averaged)}"/>')
+    parts.append(
+        f'<text x="2" y="{PAD}" class="axis">10</text><text x="2" y="{HEIGHT - PAD}" class="axis">0</text></svg>'
+    )
+    return Markup("".join(parts))

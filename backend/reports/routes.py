@@ -69,6 +69,7 @@ async def report_context(db: AsyncSession, patient_id: uuid.UUID, days: int) -> 
         "conditions": ", ".join(CONDITIONS[c] for c in (profile.conditions if profile else [])),
         "psfs_from_log": psfs_band_from_log(diary),
         "daily_chart": charts.daily_chart(report.daily, report.daily_ma, report.plans, "Episodes per day"),
+        "stiffness_chart": charts.nrs_chart(report.daily_stiffness, "Daily stiffness, 0-10, with 7-day average"),
         "weekly_chart": charts.bars([(w.strftime("%d %b"), n) for w, n in report.weekly], "Episodes per week"),
         "parts_chart": charts.bars(report.day_parts, "Episodes by part of the day"),
         "hours_chart": charts.bars([(f"{h:02d}", n) for h, n in enumerate(report.hours)], "Episodes by hour"),

@@ -29,6 +29,7 @@ from backend.diary.routes import DIARY_ROUTES
 from backend.flags.evaluator import Evaluator
 from backend.flags.routes import FLAG_ROUTES
 from backend.flags.sweeper import Sweeper
+from backend.openapi import add_problem_responses
 from backend.problems import FieldError, Problem, field_error_from_msgspec, handle_exception
 from backend.reports.routes import REPORT_ROUTES
 from backend.web.headers import security_headers
@@ -137,4 +138,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     # Wrapping the whole ASGI handler (not just matched routes) puts the headers on the router's own 404 and 405 too.
     app.asgi_handler = security_headers(settings.secure_cookies)(app.asgi_handler)
+    add_problem_responses(app)
     return app

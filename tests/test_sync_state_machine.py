@@ -1,6 +1,7 @@
 """The offline sync protocol as a state machine: a phone with an outbox, against the real API.
 
-The phone (one patient, one device) records episodes while offline and uploads them later, in order:
+The phone (one patient, one device; every run of the machine first deletes what the previous run left live, so it
+starts from an empty diary) records episodes while offline and uploads them later, in order:
 
 - create offline under a fresh uuid; edit offline; delete offline; create then delete before uploading;
 - an edit or delete may be merged into a pending entry for the same episode that was never sent (coalescing), or be
@@ -72,30 +73,57 @@ class Server:
     def __init__(self, portal: Any, app: Litestar) -> None:
         self.portal = portal
         self.app = app
+        self._patient: Api | None = None
+        self._client: httpx.AsyncClient | None = None
 
     def call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         return self.portal.call(functools.partial(fn, *args, **kwargs))
 
-    def new_patient(self) -> tuple[Api, httpx.AsyncClient]:
-        async def make() -> tuple[Api, httpx.AsyncClient]:
-            client = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url="http://testserver.local")
-            api = Api(client)
-            await api.register("patient")
-            return api, client
+    def patient(self) -> Api:
+        """One patient for every run of the machine (registering costs an Argon2 hash); each run starts by deleting
+        what the previous one left live, so the diary it sees is empty."""
+        if self._patient is None:
 
-        result: tuple[Api, httpx.AsyncClient] = self.call(make)
-        return result
+            async def register() -> Api:
+                self._client = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app),
+                                                 base_url="http://testserver.local")  # fmt: skip
+                api = Api(self._client)
+                await api.register("patient")
+                return api
+
+            self._patient = self.call(register)
+        return self._patient
+
+    def close(self) -> None:
+        if self._client is not None:
+            self.call(self._client.aclose)
 
 
 @pytest.fixture(scope="module")
 def server(database_url: str) -> Iterator[Server]:
     app = create_app(make_settings(database_url))
     with anyio.from_thread.start_blocking_portal() as portal:
+        server = Server(portal, app)
         try:
-            yield Server(portal, app)
+            yield server
         finally:
+            server.close()
             portal.call(app.state.evaluator.drain)
             portal.call(app.state.engine.dispose)
+
+
+def step(method: Any) -> Any:
+    """Marks the machine as failed when a step raises, so that teardown does not pile a second failure on top."""
+
+    @functools.wraps(method)
+    def run(self: PhoneSync, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except BaseException:
+            self.failed = True
+            raise
+
+    return run
 
 
 # -- the phone and the reference model ---------------------------------------------------------------------------------
@@ -182,7 +210,11 @@ class PhoneSync(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.api, self.client = self.server.new_patient()
+        self.failed = False
+        self.api = self.server.patient()
+        for item in self.server_live():
+            gone = self.server.call(self.api.delete, f"/api/v1/episodes/{item['id']}")
+            assert gone.status_code == 204, gone.text
         self.outbox: list[Pending] = []
         self.local: dict[str, dict[str, Any]] = {}  # what the phone shows: live episodes and their latest content
         self.known: dict[str, int] = {}  # the version last acknowledged by the server, per episode
@@ -191,14 +223,14 @@ class PhoneSync(RuleBasedStateMachine):
         self.highest: dict[str, int] = {}  # the highest version the server has shown, per episode
 
     def teardown(self) -> None:
-        """The phone comes back online for good: everything still queued goes up, then the final state is checked."""
-        try:
-            if self.outbox:
-                self.flush(len(self.outbox))
-            self.the_server_holds_exactly_the_model()
-            self.once_uploaded_the_server_shows_what_the_phone_shows()
-        finally:
-            self.server.call(self.client.aclose)
+        """The phone comes back online for good: everything still queued goes up, then the final state is checked
+        (unless a step already failed: that failure is the one to report)."""
+        if self.failed:
+            return
+        if self.outbox:
+            self.flush(len(self.outbox))
+        self.the_server_holds_exactly_the_model()
+        self.once_uploaded_the_server_shows_what_the_phone_shows()
 
     # -- talking to the server
 
@@ -230,11 +262,13 @@ class PhoneSync(RuleBasedStateMachine):
     # -- offline: the patient uses the app
 
     @initialize(body=episodes())
+    @step
     def first_episode(self, body: dict[str, Any]) -> None:
         self.create_offline(body)
 
     @rule(body=episodes(), then_delete=st.sampled_from([False, False, False, True]), conditional=st.booleans(),
           coalesce=st.booleans())  # fmt: skip
+    @step
     def create_offline(self, body: dict[str, Any], then_delete: bool = False, conditional: bool = True,
                        coalesce: bool = True) -> None:  # fmt: skip
         """A new episode under a fresh uuid; now and then deleted again before the phone is back online."""
@@ -249,8 +283,9 @@ class PhoneSync(RuleBasedStateMachine):
 
     @precondition(lambda self: self.local)
     @rule(data=st.data(), body=episodes(), coalesce=st.booleans())
+    @step
     def edit_offline(self, data: st.DataObject, body: dict[str, Any], coalesce: bool) -> None:
-        episode_id = data.draw(st.sampled_from(sorted(self.local)), label="episode")
+        episode_id = data.draw(st.sampled_from(list(self.local)), label="episode")
         last = self.last_pending(episode_id)
         if coalesce and last is not None and not last.attempted and last.kind in ("create", "edit"):
             last.body = body  # never sent: the pending create or edit just carries the new content
@@ -260,8 +295,9 @@ class PhoneSync(RuleBasedStateMachine):
 
     @precondition(lambda self: self.local)
     @rule(data=st.data(), conditional=st.booleans(), coalesce=st.booleans())
+    @step
     def delete_offline(self, data: st.DataObject, conditional: bool, coalesce: bool) -> None:
-        self.delete(data.draw(st.sampled_from(sorted(self.local)), label="episode"), conditional, coalesce)
+        self.delete(data.draw(st.sampled_from(list(self.local)), label="episode"), conditional, coalesce)
 
     def delete(self, episode_id: str, conditional: bool, coalesce: bool) -> None:
         first = next((e for e in self.outbox if e.episode_id == episode_id), None)
@@ -277,6 +313,7 @@ class PhoneSync(RuleBasedStateMachine):
 
     @precondition(lambda self: self.outbox)
     @rule(count=st.integers(min_value=1, max_value=4) | st.just(10_000))
+    @step
     def flush(self, count: int) -> None:
         """Upload the head of the outbox, up to `count` entries; every answer arrives."""
         for _ in range(count):
@@ -296,6 +333,7 @@ class PhoneSync(RuleBasedStateMachine):
 
     @precondition(lambda self: self.outbox)
     @rule()
+    @step
     def drop_an_answer(self) -> None:
         """Send the head of the outbox; the server does its work but the answer never reaches the phone."""
         entry = self.outbox[0]
@@ -305,6 +343,7 @@ class PhoneSync(RuleBasedStateMachine):
 
     @precondition(lambda self: self.delivered)
     @rule(data=st.data(), everything=st.booleans())
+    @step
     def replay(self, data: st.DataObject, everything: bool) -> None:
         """Requests whose answers already arrived are delivered again (one of them, or the whole log in order, as a
         retrying network layer might): they must change nothing."""
@@ -331,6 +370,7 @@ class PhoneSync(RuleBasedStateMachine):
             params["cursor"] = page.json()["next_cursor"]
 
     @invariant()
+    @step
     def the_server_holds_exactly_the_model(self) -> None:
         items = self.server_live()
         ids = [item["id"] for item in items]
@@ -345,6 +385,7 @@ class PhoneSync(RuleBasedStateMachine):
             self.highest[item["id"]] = item["version"]
 
     @invariant()
+    @step
     def once_uploaded_the_server_shows_what_the_phone_shows(self) -> None:
         if self.outbox:
             return

@@ -45,7 +45,9 @@ def _tombstone(row: Episode | Regimen) -> dict[str, Any]:
 
 
 @get("/api/v1/export", tags=["data rights"], summary="Everything the service holds about me, as JSON")
-async def export_everything(request: Request[Any, Any, Any], db: AsyncSession, principal: Principal) -> Response[bytes]:
+async def export_everything(
+    request: Request[Any, Any, Any], db: AsyncSession, principal: Principal
+) -> Response[dict[str, Any]]:
     me = principal.user_id
     user = await db.get(User, me)
     assert user is not None
@@ -100,8 +102,9 @@ async def export_everything(request: Request[Any, Any, Any], db: AsyncSession, p
                        address=client_address(request)))  # fmt: skip
     await db.commit()
     stamp = dt.date.today().isoformat()
+    encoded: Any = msgspec.json.encode(body)  # sent as bytes; documented as the object it holds
     return Response(
-        msgspec.json.encode(body),
+        encoded,
         media_type="application/json",
         headers={
             "Content-Disposition": f'attachment; filename="spasm-diary-{stamp}.json"',
@@ -113,15 +116,16 @@ async def export_everything(request: Request[Any, Any, Any], db: AsyncSession, p
 FHIR_JSON = "application/fhir+json"
 
 
-@get("/api/v1/export/fhir", tags=["data rights"], summary="My diary as an HL7 FHIR R4 Bundle",
+@get("/api/v1/export/fhir", tags=["data rights"], summary="My diary as an HL7 FHIR R4 Bundle", media_type=FHIR_JSON,
      dependencies={"patient": Provide(provide_patient)})  # fmt: skip
 async def export_fhir(
     request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, patient: Principal
-) -> Response[bytes]:
+) -> Response[dict[str, Any]]:
     bundle = await load_bundle(db, patient.user_id, settings.base_url)
     db.add(audit_event(patient, "export.fhir", patient_id=patient.user_id, address=client_address(request)))
     await db.commit()
-    return Response(msgspec.json.encode(bundle), media_type=FHIR_JSON, headers={
+    encoded: Any = msgspec.json.encode(bundle)
+    return Response(encoded, media_type=FHIR_JSON, headers={
         "Content-Disposition": 'attachment; filename="spasm-diary-fhir.json"', "Cache-Control": "no-store"})  # fmt: skip
 
 

@@ -24,18 +24,18 @@ from backend.care.models import AuditEvent
 from backend.config import Settings
 
 
-@get("/api/v1/patients/{patient_id:uuid}/export/fhir", tags=["exports (clinician)"],
+@get("/api/v1/patients/{patient_id:uuid}/export/fhir", tags=["exports (clinician)"], media_type="application/fhir+json",
      summary="A linked patient's diary as an HL7 FHIR R4 Bundle", dependencies={"clinician": Provide(provide_clinician)})  # fmt: skip
 async def clinician_fhir_export(
     request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, clinician: Principal, patient_id: uuid.UUID
-) -> Response[bytes]:
+) -> Response[dict[str, Any]]:
     await require_link(request, db, clinician, patient_id, "export", "export.fhir")
     bundle = await load_bundle(db, patient_id, settings.base_url)
-    return Response(msgspec.json.encode(bundle), media_type="application/fhir+json",
-                    headers={"Cache-Control": "no-store"})  # fmt: skip
+    encoded: Any = msgspec.json.encode(bundle)  # sent as bytes; documented as the Bundle it holds
+    return Response(encoded, media_type="application/fhir+json", headers={"Cache-Control": "no-store"})
 
 
-@get("/api/v1/patients/{patient_id:uuid}/export/csv", tags=["exports (clinician)"],
+@get("/api/v1/patients/{patient_id:uuid}/export/csv", tags=["exports (clinician)"], media_type="text/csv",
      summary="A linked patient's whole diary as CSV", dependencies={"clinician": Provide(provide_clinician)})  # fmt: skip
 async def clinician_csv_export(
     request: Request[Any, Any, Any], db: AsyncSession, clinician: Principal, patient_id: uuid.UUID
@@ -44,7 +44,7 @@ async def clinician_csv_export(
     return _csv(await load_csv(db, patient_id))
 
 
-@get("/api/v1/export/csv", tags=["data rights"], summary="My whole diary as CSV",
+@get("/api/v1/export/csv", tags=["data rights"], summary="My whole diary as CSV", media_type="text/csv",
      dependencies={"patient": Provide(provide_patient)})  # fmt: skip
 async def my_csv_export(request: Request[Any, Any, Any], db: AsyncSession, patient: Principal) -> Response[str]:
     db.add(audit_event(patient, "export.csv", patient_id=patient.user_id, address=client_address(request)))

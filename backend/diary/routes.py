@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import re
 import uuid
 from typing import Annotated, Any
 
@@ -43,7 +44,12 @@ from backend.flags import services as flags
 from backend.problems import FieldError, Problem, invalid, not_found
 
 NO_STORE = {"Cache-Control": "no-store"}
-IfMatch = Annotated[str | None, Parameter(header="If-Match", required=False, description="The version you edited")]
+IfMatch = Annotated[
+    str | None,
+    Parameter(
+        header="If-Match", required=False, pattern=r'^(W/)?"?[0-9]{1,9}"?$', description="The version you edited"
+    ),
+]
 MAX_PAGE = 500
 
 
@@ -142,6 +148,7 @@ class EpisodeController(Controller):
     @get("/", summary="Episodes, newest first, filtered by start time")
     async def list_episodes(
         self,
+        request: Request[Any, Any, Any],
         db: AsyncSession,
         patient: Principal,
         start: Annotated[dt.datetime | None, Parameter(query="from", required=False)] = None,
@@ -150,6 +157,10 @@ class EpisodeController(Controller):
         cursor: Annotated[str | None, Parameter(max_length=200)] = None,
     ) -> Response[EpisodePage]:
         errors: list[FieldError] = []
+        for name in ("from", "to"):
+            raw = request.query_params.get(name)
+            if raw is not None and not re.match(r"^\d{4}-\d{2}-\d{2}T", raw):
+                errors.append(FieldError(name, "must be a date and time such as 2026-11-01T00:00:00Z"))
         for name, value in (("from", start), ("to", end)):
             if value is not None and value.tzinfo is None:
                 errors.append(FieldError(name, "needs a UTC offset, for example 2026-11-01T00:00:00Z"))
@@ -243,7 +254,7 @@ class PennController(Controller):
     @put("/{week:str}", status_code=200, summary="Create or replace the Penn spasm scale rating of an ISO week")
     async def put_penn(
         self, request: Request[Any, Any, Any], db: AsyncSession, patient: Principal,
-        week: Annotated[str, Parameter(pattern=r"^\d{4}-W\d{2}$", description="ISO week, e.g. 2026-W48")],
+        week: Annotated[str, Parameter(pattern=r"^[0-9]{4}-W(0[1-9]|[1-4][0-9]|5[0-3])$", description="ISO week, e.g. 2026-W48")],
         data: PennIn, if_match: IfMatch = None,
     ) -> Response[PennOut]:  # fmt: skip
         now = utcnow()

@@ -18,7 +18,7 @@ from backend.accounts.sessions import Principal
 from backend.care.access import require_link
 from backend.db import utcnow
 from backend.diary.models import PennRating
-from backend.flags import measures
+from backend.flags import lifecycle, measures
 from backend.flags.engine import RULES
 from backend.flags.models import LIVE_STATUSES, Flag, FlagEvent, ThresholdOverride
 from backend.flags.rules.base import URGENCY_RANK
@@ -136,21 +136,7 @@ class ClinicianFlagController(Controller):
         flag_id: uuid.UUID,
     ) -> Response[ClinicianFlagOut]:  # fmt: skip
         await require_link(request, db, clinician, patient_id, "annotate", "flags.acknowledge")
-        flag = await self._flag(db, patient_id, flag_id)
-        if flag.status == "resolved":
-            raise Problem(409, "This flag is already resolved.", code="flag-resolved")
-        now = utcnow()
-        flag.status, flag.acknowledged_at, flag.acknowledged_by, flag.updated_at = (
-            "acknowledged",
-            now,
-            clinician.user_id,
-            now,
-        )
-        db.add(
-            FlagEvent(patient_id=patient_id, flag_id=flag.id, at=now, action="acknowledged", actor_id=clinician.user_id)
-        )
-        await db.commit()
-        return await self._answer(db, flag)
+        return await self._answer(db, await lifecycle.acknowledge(db, clinician, patient_id, flag_id))
 
     @post("/flags/{flag_id:uuid}/resolve", status_code=200, summary="Close this flag, with a note")
     async def resolve(
@@ -158,18 +144,7 @@ class ClinicianFlagController(Controller):
         flag_id: uuid.UUID, data: ResolveIn,
     ) -> Response[ClinicianFlagOut]:  # fmt: skip
         await require_link(request, db, clinician, patient_id, "annotate", "flags.resolve")
-        if not data.note.strip():
-            raise invalid([FieldError("note", "say what was done or decided")])
-        flag = await self._flag(db, patient_id, flag_id)
-        if flag.status == "resolved":
-            raise Problem(409, "This flag is already resolved.", code="flag-resolved")
-        now = utcnow()
-        flag.status, flag.resolved_at, flag.resolved_by, flag.updated_at = "resolved", now, clinician.user_id, now
-        flag.resolution_note = data.note.strip()
-        db.add(FlagEvent(patient_id=patient_id, flag_id=flag.id, at=now, action="resolved", actor_id=clinician.user_id,
-                         note=flag.resolution_note))  # fmt: skip
-        await db.commit()
-        return await self._answer(db, flag)
+        return await self._answer(db, await lifecycle.resolve(db, clinician, patient_id, flag_id, data.note))
 
     @post("/flags/{flag_id:uuid}/snooze", status_code=200, summary="Hide this flag from the triage list until a time")
     async def snooze(

@@ -6,10 +6,11 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any, Literal
 
-from litestar import Request, Response, get
+from litestar import Request, Response, get, post
 from litestar.di import Provide
-from litestar.params import Parameter
-from litestar.response import Template
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, Parameter
+from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,11 +23,13 @@ from backend.config import ROOT, Settings
 from backend.db import utcnow
 from backend.diary.catalog import CONDITIONS
 from backend.diary.models import CheckIn, Episode, PatientProfile, PennRating, Regimen
+from backend.flags import lifecycle
 from backend.flags.engine import RULE_SET_VERSION
 from backend.flags.measures import psfs_band_from_log
 from backend.flags.models import Flag
 from backend.flags.rules.base import URGENCY_RANK
 from backend.flags.services import load_diary
+from backend.problems import Problem
 from backend.reports import charts, summary
 from backend.web.pages import page
 
@@ -84,7 +87,8 @@ async def report_page(
 ) -> Template:  # fmt: skip
     link = await require_link(request, db, clinician, patient_id, "view", "report.read")
     context = await report_context(db, patient_id, days)
-    return page(request, settings, "report.html", me=clinician, can_export="export" in link.scopes, **context)
+    return page(request, settings, "report.html", me=clinician, can_export="export" in link.scopes,
+                can_annotate="annotate" in link.scopes, **context)  # fmt: skip
 
 
 @get("/patients/{patient_id:uuid}/report.pdf", include_in_schema=False,
@@ -113,8 +117,25 @@ async def report_pdf(
         "Cache-Control": "no-store"})  # fmt: skip
 
 
+@post("/patients/{patient_id:uuid}/flags/{flag_id:uuid}/{action:str}", include_in_schema=False, status_code=303,
+      dependencies={"clinician": Provide(provide_clinician)})  # fmt: skip
+async def flag_action_form(
+    request: Request[Any, Any, Any], db: AsyncSession, clinician: Principal, patient_id: uuid.UUID, flag_id: uuid.UUID,
+    action: str, data: dict[str, str] = Body(media_type=RequestEncodingType.URL_ENCODED),
+) -> Response[Any]:  # fmt: skip
+    """The report page's buttons: acknowledge a flag, or resolve it with a note."""
+    if action not in {"acknowledge", "resolve"}:
+        raise Problem(404, "Nothing lives at this address.", code="not-found")
+    await require_link(request, db, clinician, patient_id, "annotate", f"flags.{action}")
+    if action == "acknowledge":
+        await lifecycle.acknowledge(db, clinician, patient_id, flag_id)
+    else:
+        await lifecycle.resolve(db, clinician, patient_id, flag_id, data.get("note", ""))
+    return Redirect(f"/patients/{patient_id}/report#flags", status_code=303)
+
+
 def _slug(name: str) -> str:
     return "".join(ch if ch.isascii() and ch.isalnum() else "-" for ch in name.lower()).strip("-")[:40] or "patient"
 
 
-REPORT_ROUTES: list[Any] = [report_page, report_pdf]
+REPORT_ROUTES: list[Any] = [report_page, report_pdf, flag_action_form]

@@ -83,3 +83,28 @@ async def test_a_view_only_link_cannot_download_the_pdf(app: Litestar, patient: 
     await make_link(app, patient, clinician, "active", ["view"])
     assert (await clinician.client.get(f"/patients/{patient.user['id']}/report.pdf")).status_code == 404  # type: ignore[index]
     assert (await clinician.client.get(f"/patients/{patient.user['id']}/report")).status_code == 200  # type: ignore[index]
+
+
+async def test_flags_are_acknowledged_and_resolved_from_the_report(app: Litestar, patient: Api, clinician: Api) -> None:
+    await hand_made_diary(patient)
+    await make_link(app, patient, clinician, "active", ["view", "annotate"])
+    url = f"/patients/{patient.user['id']}/report"  # type: ignore[index]
+    page = (await clinician.client.get(url, headers={"accept": "text/html"})).text
+    token = page.split('name="_csrf" value="')[1].split('"')[0]
+    flag = next(
+        f for f in (await clinician.get(f"/api/v1/patients/{patient.user['id']}/flags")).json() if f["rule_id"] == "U1"
+    )  # type: ignore[index]
+    base = f"/patients/{patient.user['id']}/flags/{flag['id']}"  # type: ignore[index]
+    assert f"{base}/acknowledge" in page
+    acked = await clinician.client.post(f"{base}/acknowledge", data={"_csrf": token})
+    assert acked.status_code == 303
+    empty = await clinician.client.post(
+        f"{base}/resolve", data={"_csrf": token, "note": "  "}, headers={"accept": "text/html"}
+    )
+    assert empty.status_code == 422 and "say what was done" in empty.text
+    done = await clinician.client.post(f"{base}/resolve", data={"_csrf": token, "note": "Phoned, <b>seen</b> today"})
+    assert done.status_code == 303
+    flags = (await clinician.get(f"/api/v1/patients/{patient.user['id']}/flags", params={"status": "all"})).json()  # type: ignore[index]
+    resolved = next(f for f in flags if f["id"] == flag["id"])
+    assert resolved["status"] == "resolved" and resolved["resolution_note"] == "Phoned, <b>seen</b> today"
+    assert [h["action"] for h in resolved["history"]] == ["raised", "acknowledged", "resolved"]

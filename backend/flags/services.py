@@ -31,7 +31,7 @@ log = logging.getLogger("spasm.flags")
 FULL_WINDOW_DAYS = 60
 URGENT_WINDOW_DAYS = 8
 SPIKE_WINDOW_DAYS = 35
-SPIKE_RULES = {"U7", "U10"}
+SPIKE_RULES = {"U7", "U10"}  # need the weeks before an entry (a spasticity spike), not just the entry
 SWEEP_BATCH = 200
 
 
@@ -80,6 +80,24 @@ def _day(row: CheckIn) -> Day:
     )
 
 
+def patient_from(
+    profile: PatientProfile | None, created_at: dt.datetime | None, overrides: dict[str, dict[str, float]]
+) -> Patient:
+    """What the rules need to know about the patient; a missing profile means no conditions, UTC, a 23-07 night."""
+    return Patient(
+        conditions=frozenset(profile.conditions if profile else ()),
+        time_zone=profile.time_zone if profile else "UTC",
+        sci_level=profile.sci_level if profile else None,
+        itb_pump=bool(profile and profile.itb_pump),
+        itb_refill_date=profile.itb_refill_date if profile else None,
+        baseline_systolic=profile.baseline_systolic if profile else None,
+        enrolled_on=created_at.date() if created_at else None,
+        sleep_start=profile.sleep_start if profile else dt.time(23),
+        sleep_end=profile.sleep_end if profile else dt.time(7),
+        enabled_rules=frozenset(r for r, o in overrides.items() if o.get("enabled") == 1),
+    )
+
+
 def day_from_row(row: CheckIn) -> Day:
     return _day(row)
 
@@ -119,18 +137,7 @@ async def load_diaries(
     window: dict[uuid.UUID, int] = {}
     for pid in ids:
         profile, created_at = profiles.get(pid, (None, None))
-        patients[pid] = Patient(
-            conditions=frozenset(profile.conditions if profile else ()),
-            time_zone=profile.time_zone if profile else "UTC",
-            sci_level=profile.sci_level if profile else None,
-            itb_pump=bool(profile and profile.itb_pump),
-            itb_refill_date=profile.itb_refill_date if profile else None,
-            baseline_systolic=profile.baseline_systolic if profile else None,
-            enrolled_on=created_at.date() if created_at else None,
-            sleep_start=profile.sleep_start if profile else dt.time(23),
-            sleep_end=profile.sleep_end if profile else dt.time(7),
-            enabled_rules=frozenset(r for r, o in overrides[pid].items() if o.get("enabled") == 1),
-        )
+        patients[pid] = patient_from(profile, created_at, overrides[pid])
         days = window_days or FULL_WINDOW_DAYS
         if urgent_only:
             probe = Diary(now=now, patient=patients[pid])
@@ -365,9 +372,6 @@ async def safety_for(db: AsyncSession, patient_id: uuid.UUID, *, episode_id: uui
     ]
 
 
-CONTEXT_RULES = {"U7", "U10"}  # need the weeks before the entry (a spasticity spike), not just the entry
-
-
 async def urgent_check(
     db: AsyncSession, patient_id: uuid.UUID, now: dt.datetime, *, episode: Ep | None = None, day: Day | None = None
 ) -> list[SafetyNotice]:
@@ -388,11 +392,7 @@ async def urgent_check(
     if row is None:
         return await evaluate_patient(db, patient_id, now, urgent_only=True)
     profile, any_override = row
-    patient = Patient(
-        conditions=frozenset(profile.conditions), time_zone=profile.time_zone, sci_level=profile.sci_level,
-        itb_pump=profile.itb_pump, itb_refill_date=profile.itb_refill_date,
-        baseline_systolic=profile.baseline_systolic,
-    )  # fmt: skip
+    patient = patient_from(profile, None, {})
     episodes: tuple[Ep, ...] = (episode,) if episode else ()
     if episode is not None and (episode.kind == "cramp" or episode.context & {"fluid_loss", "diuretic_increase"}):
         # U5 pairs a cramp with fluid loss in the 48 hours around it.
@@ -406,6 +406,6 @@ async def urgent_check(
         episodes = tuple({e.id: e for e in [*(_episode(r) for r in rows), episode]}.values())
     probe = Diary(now=now, patient=patient, episodes=episodes, checkins=(day,) if day else ())
     urgent = [r.id for r in rules_for(probe) if r.urgency == "urgent"]
-    if any_override is not None or set(urgent) & CONTEXT_RULES or evaluate(probe, only=urgent).findings:
+    if any_override is not None or set(urgent) & SPIKE_RULES or evaluate(probe, only=urgent).findings:
         return await evaluate_patient(db, patient_id, now, urgent_only=True)
     return []

@@ -26,6 +26,8 @@ from backend.care.triage import TRIAGE_ROUTES
 from backend.config import ROOT, Settings, load_settings
 from backend.db import make_engine, make_sessionmaker
 from backend.diary.routes import DIARY_ROUTES
+from backend.diary.sync import SYNC_ROUTES
+from backend.education.routes import EDUCATION_ROUTES
 from backend.flags.evaluator import Evaluator
 from backend.flags.routes import FLAG_ROUTES
 from backend.flags.sweeper import Sweeper
@@ -34,6 +36,8 @@ from backend.problems import FieldError, Problem, field_error_from_msgspec, hand
 from backend.reports.routes import REPORT_ROUTES
 from backend.web.headers import security_headers
 from backend.web.pages import PAGE_ROUTES
+from backend.web.patient_pages import PATIENT_PAGE_ROUTES
+from backend.web.pwa import PWA_ROUTES
 
 PWA = ROOT / "pwa"
 
@@ -112,8 +116,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *TRIAGE_ROUTES,
             *REPORT_ROUTES,
             *DIARY_ROUTES,
+            *SYNC_ROUTES,
             *FLAG_ROUTES,
             *PAGE_ROUTES,
+            *PATIENT_PAGE_ROUTES,
+            *EDUCATION_ROUTES,
+            *PWA_ROUTES,
             healthz,
             readyz,
             create_static_files_router(path="/static", directories=[PWA / "static"], include_in_schema=False),

@@ -231,3 +231,13 @@ def as_json() -> dict[str, object]:
         "reporters": [{"code": "self", "label": "Me"}, {"code": "carer", "label": "My carer"}],
         "languages": [{"code": "en", "label": "English"}, {"code": "es", "label": "Español"}],
     }
+
+
+def labels() -> list[str]:
+    """Every label people read, for the translation catalogs (backend/web/i18n.py)."""
+    tables: list[Mapping[str, object]] = [
+        EPISODE_KINDS, SIDES, TRIGGERS, SYMPTOMS, CONTEXTS, TREATMENTS, IMPACTS, REGIMEN_KINDS, CONDITIONS, MEDS_TAKEN,
+    ]  # fmt: skip
+    found = [str(label) for table in tables for label in table.values()]
+    found += [label for label, _region in BODY_SITES.values()]
+    return list(dict.fromkeys(found))

@@ -96,6 +96,60 @@ def _range(errors: list[FieldError], start: Any, end: Any) -> None:
         errors.append(FieldError("to", "must not be before from"))
 
 
+async def save_episode(request: Request[Any, Any, Any], db: AsyncSession, patient: Principal, episode_id: uuid.UUID,
+                       data: EpisodeIn, if_match: int | None) -> tuple[EpisodeOut, bool]:  # fmt: skip
+    """The one write path of an episode, for the API and the browser's form alike."""
+    now = utcnow()
+    validation.check_episode(data, now)
+    await limits.diary_write(db, request.app.state.settings, patient.user_id)
+    result = await versioned_write(
+        db, Episode, patient_id=patient.user_id, key=Episode.id == episode_id,
+        fingerprint=content_hash(data), values=records.episode_values(data), if_match=if_match, now=now,
+        new_row={"id": episode_id, "received_at": now, **records.entry_times(data.entered_at, now)},
+        what="episode", audit=_auditor(request, patient, f"episode:{episode_id}"),
+    )  # fmt: skip
+    # Urgent rules run before answering, so that the answer to this very write carries the safety advice.
+    out = records.episode_out(result.row)
+    if await flags.urgent_check(db, patient.user_id, now, episode=flags.episode_from_row(result.row)):
+        out.safety = await _notices(db, patient, episode_id=episode_id)
+    _reevaluate(request, patient)
+    return out, result.created
+
+
+async def save_checkin(request: Request[Any, Any, Any], db: AsyncSession, patient: Principal, day: dt.date,
+                       data: CheckInIn, if_match: int | None) -> tuple[CheckInOut, bool]:  # fmt: skip
+    now = utcnow()
+    validation.check_checkin(day, data, now)
+    await limits.diary_write(db, request.app.state.settings, patient.user_id)
+    result = await versioned_write(
+        db, CheckIn, patient_id=patient.user_id, key=and_(CheckIn.patient_id == patient.user_id, CheckIn.day == day),
+        fingerprint=content_hash(data), values=records.checkin_values(data), if_match=if_match,
+        now=now, new_row={"day": day, "entered_at": data.entered_at or now}, what="check-in",
+        audit=_auditor(request, patient, f"checkin:{day.isoformat()}"),
+    )  # fmt: skip
+    out = records.checkin_out(result.row)
+    if await flags.urgent_check(db, patient.user_id, now, day=flags.day_from_row(result.row)):
+        out.safety = await _notices(db, patient, day=day)
+    _reevaluate(request, patient)
+    return out, result.created
+
+
+async def save_penn(request: Request[Any, Any, Any], db: AsyncSession, patient: Principal, week: str, data: PennIn,
+                    if_match: int | None) -> tuple[PennOut, bool]:  # fmt: skip
+    now = utcnow()
+    validation.check_penn(week, data, now)
+    await limits.diary_write(db, request.app.state.settings, patient.user_id)
+    result = await versioned_write(
+        db, PennRating, patient_id=patient.user_id,
+        key=and_(PennRating.patient_id == patient.user_id, PennRating.week == week),
+        fingerprint=content_hash(data), values=records.penn_values(data), if_match=if_match,
+        now=now, new_row={"week": week, "entered_at": data.entered_at or now}, what="Penn rating",
+        audit=_auditor(request, patient, f"penn:{week}"),
+    )  # fmt: skip
+    _reevaluate(request, patient)
+    return records.penn_out(result.row), result.created
+
+
 class EpisodeController(Controller):
     path = "/api/v1/episodes"
     tags = ["episodes"]
@@ -106,24 +160,9 @@ class EpisodeController(Controller):
         self, request: Request[Any, Any, Any], db: AsyncSession, patient: Principal, episode_id: uuid.UUID,
         data: EpisodeIn, if_match: IfMatch = None,
     ) -> Response[EpisodeOut]:  # fmt: skip
-        now = utcnow()
-        validation.check_episode(data, now)
-        version = parse_if_match(if_match)
-        await limits.diary_write(db, request.app.state.settings, patient.user_id)
-        result = await versioned_write(
-            db, Episode, patient_id=patient.user_id, key=Episode.id == episode_id,
-            fingerprint=content_hash(data), values=records.episode_values(data), if_match=version, now=now,
-            new_row={"id": episode_id, "received_at": now, **records.entry_times(data.entered_at, now)},
-            what="episode", audit=_auditor(request, patient, f"episode:{episode_id}"),
-        )  # fmt: skip
-        # Urgent rules run before answering, so that the answer to this very write carries the safety advice.
-        out = records.episode_out(result.row)
-        if await flags.urgent_check(db, patient.user_id, now, episode=flags.episode_from_row(result.row)):
-            out.safety = await _notices(db, patient, episode_id=episode_id)
-        status = 201 if result.created else 200
-        extra = {"Location": f"/api/v1/episodes/{episode_id}"} if result.created else {}
-        _reevaluate(request, patient)
-        return Response(out, status_code=status, headers=_headers(result.row.version, **extra))  # fmt: skip
+        out, created = await save_episode(request, db, patient, episode_id, data, parse_if_match(if_match))
+        extra = {"Location": f"/api/v1/episodes/{episode_id}"} if created else {}
+        return Response(out, status_code=201 if created else 200, headers=_headers(out.version, **extra))
 
     @get("/{episode_id:uuid}", summary="One episode")
     async def get_episode(self, db: AsyncSession, patient: Principal, episode_id: uuid.UUID) -> Response[EpisodeOut]:
@@ -202,20 +241,8 @@ class CheckInController(Controller):
         self, request: Request[Any, Any, Any], db: AsyncSession, patient: Principal, day: dt.date, data: CheckInIn,
         if_match: IfMatch = None,
     ) -> Response[CheckInOut]:  # fmt: skip
-        now = utcnow()
-        validation.check_checkin(day, data, now)
-        await limits.diary_write(db, request.app.state.settings, patient.user_id)
-        result = await versioned_write(
-            db, CheckIn, patient_id=patient.user_id, key=and_(CheckIn.patient_id == patient.user_id, CheckIn.day == day),
-            fingerprint=content_hash(data), values=records.checkin_values(data), if_match=parse_if_match(if_match),
-            now=now, new_row={"day": day, "entered_at": data.entered_at or now}, what="check-in",
-            audit=_auditor(request, patient, f"checkin:{day.isoformat()}"),
-        )  # fmt: skip
-        out = records.checkin_out(result.row)
-        if await flags.urgent_check(db, patient.user_id, now, day=flags.day_from_row(result.row)):
-            out.safety = await _notices(db, patient, day=day)
-        _reevaluate(request, patient)
-        return Response(out, status_code=201 if result.created else 200, headers=_headers(result.row.version))  # fmt: skip
+        out, created = await save_checkin(request, db, patient, day, data, parse_if_match(if_match))
+        return Response(out, status_code=201 if created else 200, headers=_headers(out.version))
 
     @get("/{day:date}", summary="The check-in of one day")
     async def get_checkin(self, db: AsyncSession, patient: Principal, day: dt.date) -> Response[CheckInOut]:
@@ -259,19 +286,8 @@ class PennController(Controller):
         week: Annotated[str, Parameter(pattern=r"^[0-9]{4}-W[0-9]{2}$", description="ISO week, e.g. 2026-W48")],
         data: PennIn, if_match: IfMatch = None,
     ) -> Response[PennOut]:  # fmt: skip
-        now = utcnow()
-        validation.check_penn(week, data, now)
-        await limits.diary_write(db, request.app.state.settings, patient.user_id)
-        result = await versioned_write(
-            db, PennRating, patient_id=patient.user_id,
-            key=and_(PennRating.patient_id == patient.user_id, PennRating.week == week),
-            fingerprint=content_hash(data), values=records.penn_values(data), if_match=parse_if_match(if_match),
-            now=now, new_row={"week": week, "entered_at": data.entered_at or now}, what="Penn rating",
-            audit=_auditor(request, patient, f"penn:{week}"),
-        )  # fmt: skip
-        _reevaluate(request, patient)
-        return Response(records.penn_out(result.row), status_code=201 if result.created else 200,
-                        headers=_headers(result.row.version))  # fmt: skip
+        out, created = await save_penn(request, db, patient, week, data, parse_if_match(if_match))
+        return Response(out, status_code=201 if created else 200, headers=_headers(out.version))
 
     @get("/", summary="All Penn ratings, newest first")
     async def list_penn(self, db: AsyncSession, patient: Principal) -> Response[list[PennOut]]:

@@ -31,6 +31,7 @@ from backend.flags.rules.base import URGENCY_RANK
 from backend.flags.services import load_diary
 from backend.problems import Problem
 from backend.reports import charts, summary
+from backend.web.i18n import template_functions
 from backend.web.pages import page
 
 # One page for the visit: smaller type, and the header bar and navigation left out.
@@ -101,7 +102,9 @@ async def report_pdf(
     await require_link(request, db, clinician, patient_id, "export", "report.pdf")
     context = await report_context(db, patient_id, days)
     engine: Any = request.app.template_engine
-    html = engine.get_template("report.html").render(csrf_token="", me=None, pdf=True, summary_only=True, **context)
+    html = engine.get_template("report.html").render(
+        csrf_token="", me=None, pdf=True, summary_only=True, **template_functions("en"), **context
+    )
 
     def render() -> bytes:
         from weasyprint import CSS, HTML

@@ -36,13 +36,13 @@ from backend.care.audit import audit_event
 from backend.care.models import ReviewMark
 from backend.care.triage import triage
 from backend.config import Settings
-from backend.diary import catalog
-from backend.diary.models import CheckIn, Episode
-from backend.diary.records import with_offset
+from backend.diary.models import CheckIn, Episode, PatientProfile, PennRating
+from backend.education.articles import flag_link
 from backend.flags.models import LIVE_STATUSES, Flag
 from backend.flags.routes import _order
 from backend.problems import FieldError, Problem, invalid
 from backend.reports.charts import bars
+from backend.web.i18n import best_language, template_functions
 
 NO_STORE = {"Cache-Control": "no-store"}
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -59,11 +59,13 @@ def _csrf(request: Request[Any, Any, Any], settings: Settings) -> tuple[str, lis
     return csrf_token_for(settings, anon), [anonymous_cookie(settings, anon)]
 
 
-def page(request: Request[Any, Any, Any], settings: Settings, name: str, status: int = 200, **context: Any) -> Template:
+def page(request: Request[Any, Any, Any], settings: Settings, name: str, status: int = 200,
+         language: str | None = None, **context: Any) -> Template:  # fmt: skip
     token, cookies = _csrf(request, settings)
+    words = template_functions(language or best_language(request.headers.get("accept-language")))
     return Template(
         template_name=name,
-        context={"csrf_token": token, **context},
+        context={"csrf_token": token, **words, **context},
         status_code=status,
         headers=NO_STORE,
         cookies=cookies,
@@ -71,7 +73,12 @@ def page(request: Request[Any, Any, Any], settings: Settings, name: str, status:
 
 
 def render_error_page(request: Request[Any, Any, Any], body: dict[str, Any], headers: dict[str, str]) -> Response[Any]:
-    context = {"problem": body, "csrf_token": ""}  # no form on an error page; and never Litestar's own helper
+    # No form on an error page; and never Litestar's own helper.
+    context = {
+        "problem": body,
+        "csrf_token": "",
+        **template_functions(best_language(request.headers.get("accept-language"))),
+    }
     return Template(template_name="error.html", context=context, status_code=body["status"], headers=headers)
 
 
@@ -89,9 +96,23 @@ async def home(request: Request[Any, Any, Any], db: AsyncSession, settings: Sett
     return await patient_home(request, db, settings, principal)
 
 
+async def viewer(request: Request[Any, Any, Any], db: AsyncSession, settings: Settings) -> tuple[Principal | None, str]:
+    """Who is looking (if anyone) and the language to answer in: a patient's profile, else the browser's."""
+    principal = await _principal(request, db, settings)
+    if principal is not None and principal.is_patient:
+        profile = await db.get(PatientProfile, principal.user_id)
+        if profile is not None:
+            return principal, profile.language
+    return principal, best_language(request.headers.get("accept-language"))
+
+
 async def patient_home(
     request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, me: Principal
 ) -> Template:
+    from backend.web.patient_pages import _list_item, _profile, _today, _week_of, _zone
+
+    profile = await _profile(db, me)
+    zone, lang = _zone(profile), profile.language
     since = dt.datetime.now(dt.UTC) - dt.timedelta(days=7)
     recent = (
         (
@@ -112,19 +133,23 @@ async def patient_home(
             .where(Episode.patient_id == me.user_id, Episode.deleted_at.is_(None), Episode.started_at >= since)
         )
     ).scalar_one()
+    today = _today(profile)
     days_logged = (
         await db.execute(
             select(func.count())
             .select_from(CheckIn)
-            .where(CheckIn.patient_id == me.user_id, CheckIn.day >= since.date())
+            .where(CheckIn.patient_id == me.user_id, CheckIn.day > today - dt.timedelta(days=7))
         )
     ).scalar_one()
     flags = _order(list((await db.execute(
         select(Flag).where(Flag.patient_id == me.user_id, Flag.status.in_(LIVE_STATUSES))
     )).scalars()))  # fmt: skip
-    local = {e.id: with_offset(e.started_at, e.start_offset) for e in recent}
-    return page(request, settings, "patient_home.html", me=me, recent=recent, week_count=week_count, flags=flags, local=local,
-                days_logged=days_logged, kinds=catalog.EPISODE_KINDS, sites=catalog.BODY_SITES)  # fmt: skip
+    checked_in_today = await db.get(CheckIn, (me.user_id, today)) is not None
+    penn_due = await db.get(PennRating, (me.user_id, _week_of(today))) is None and today.isoweekday() >= 5
+    return page(request, settings, "patient_home.html", language=lang, me=me, week_count=week_count, flags=flags,
+                recent=[_list_item(lang, e, zone) for e in recent], days_logged=days_logged,
+                flag_links={f.rule_id: flag_link(f.rule_id) for f in flags}, checked_in_today=checked_in_today,
+                penn_due=penn_due)  # fmt: skip
 
 
 async def clinician_home(
@@ -157,7 +182,7 @@ async def mark_reviewed_form(
 
 @get("/sign-in", include_in_schema=False)
 async def sign_in_page(request: Request[Any, Any, Any], settings: Settings) -> Template:
-    return page(request, settings, "sign_in.html")
+    return page(request, settings, "sign_in.html", erased=request.query_params.get("erased") == "1")
 
 
 @post("/sign-in", include_in_schema=False, status_code=303)
@@ -192,6 +217,7 @@ async def register_form(
             display_name=form["display_name"][:100],
             role="clinician" if form["role"] == "clinician" else "patient",
             time_zone=form["time_zone"][:64] or "UTC",
+            language=best_language(request.headers.get("accept-language")),  # type: ignore[arg-type]
         )
         if not EMAIL.match(parsed.email):
             raise invalid([FieldError("email", "is not an e-mail address such as name@example.com")])

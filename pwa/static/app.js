@@ -1,0 +1,66 @@
+// Every page: installs the service worker, keeps the outbox moving and shows how many entries are waiting.
+import { flush, pending } from "./outbox.js";
+import { enhance } from "./forms.js";
+
+const user = document.body.dataset.user || null;
+const isPatient = document.body.dataset.role === "patient";
+const status = document.getElementById("outbox-status");
+
+const zone = document.getElementById("time_zone");
+if (zone && zone.type === "hidden" && zone.value === "UTC") {
+  // Registers people in the time zone their phone is set to, so "today" and "at night" mean their own.
+  zone.value = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+}
+
+export function t(text) {
+  const words = window.SPASM_WORDS || {};
+  return words[text] || text;
+}
+
+export async function showWaiting() {
+  if (!user || !status) return;
+  const waiting = await pending(user);
+  const count = waiting.filter((e) => e.state === "waiting").length;
+  const trouble = waiting.length - count;
+  const parts = [];
+  if (count) parts.push(count === 1 ? status.dataset.one : status.dataset.many.replace("%(n)s", count));
+  if (trouble) parts.push(status.dataset.trouble.replace("%(n)s", trouble));
+  status.textContent = parts.join(" · ");
+  status.hidden = parts.length === 0;
+}
+
+export async function sync() {
+  if (!user || !isPatient) return null;
+  // Where the browser has Background Sync, the worker sends the outbox even after the page is closed.
+  if ("serviceWorker" in navigator && navigator.serviceWorker.controller) {
+    navigator.serviceWorker.ready.then((r) => r.sync && r.sync.register("outbox")).catch(() => null);
+  }
+  const report = await flush();
+  await showWaiting();
+  document.dispatchEvent(new CustomEvent("outbox:flushed", { detail: report }));
+  return report;
+}
+
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.register("/sw.js", { type: "module", scope: "/" }).catch(() => null);
+  navigator.serviceWorker.addEventListener("message", (event) => {
+    if (event.data === "outbox:flushed") showWaiting();
+  });
+}
+
+if (isPatient) {
+  if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => null);
+  window.addEventListener("online", () => sync());
+  document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") sync(); });
+  setInterval(() => { if (navigator.onLine) sync(); }, 30000);
+  const signOut = document.querySelector('form[action="/sign-out"]');
+  if (signOut) {
+    signOut.addEventListener("submit", () => {
+      // Pages kept for offline use belong to this person; drop them before the next person signs in.
+      if (window.caches) caches.keys().then((keys) => keys.filter((k) => k.startsWith("pages-")).forEach((k) => caches.delete(k)));
+    });
+  }
+}
+
+enhance({ user, sync, showWaiting });
+showWaiting().then(() => sync()).catch(() => null);

@@ -1,0 +1,215 @@
+// The log form, the timer, offline edits and conflicts: the plain HTML forms keep working without this file.
+import { all, cancel, enqueue, get, pending, resolve } from "./outbox.js";
+
+const pad = (n) => String(Math.abs(n)).padStart(2, "0");
+
+// An ISO 8601 time with the phone's own UTC offset, so the server knows the patient's local day.
+export function localIso(date) {
+  const offset = -date.getTimezoneOffset();
+  const sign = offset >= 0 ? "+" : "-";
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:` +
+    `${pad(date.getMinutes())}:${pad(date.getSeconds())}${sign}${pad(Math.trunc(offset / 60))}:${pad(offset % 60)}`;
+}
+
+const checked = (form, name) => [...form.querySelectorAll(`input[name="${name}"]:checked`)].map((i) => i.value);
+
+function say(element, text) {
+  element.textContent = text;
+  element.hidden = false;
+}
+
+function enhanceLog(form, ctx) {
+  const timer = document.getElementById("timer");
+  const button = document.getElementById("timer-button");
+  const readout = document.getElementById("timer-readout");
+  const saved = document.getElementById("saved");
+  let tick = null;
+  timer.hidden = false;
+
+  const show = () => {
+    const start = Number(localStorage.getItem("timer-start") || 0);
+    if (!start) { button.textContent = button.dataset.start; return; }
+    const seconds = Math.round((Date.now() - start) / 1000);
+    readout.textContent = `${Math.floor(seconds / 60)}:${pad(seconds % 60)}`;
+    button.textContent = button.dataset.stop;
+  };
+  button.dataset.start = button.textContent;
+  button.dataset.stop = timer.dataset.stop || "Stop";
+  button.addEventListener("click", () => {
+    const start = Number(localStorage.getItem("timer-start") || 0);
+    if (!start) {
+      localStorage.setItem("timer-start", String(Date.now()));
+      tick = setInterval(show, 1000);
+    } else {
+      clearInterval(tick);
+      localStorage.removeItem("timer-start");
+      const seconds = Math.max(1, Math.round((Date.now() - start) / 1000));
+      form.elements.started_at.value = localIso(new Date(start));
+      form.elements.duration_seconds.value = String(seconds);
+      readout.textContent = `${Math.floor(seconds / 60)}:${pad(seconds % 60)} ✓`;
+      button.textContent = button.dataset.start;
+    }
+    show();
+  });
+  if (localStorage.getItem("timer-start")) tick = setInterval(show, 1000);
+  show();
+
+  const errors = document.createElement("div");
+  errors.className = "error";
+  errors.setAttribute("role", "alert");
+  errors.hidden = true;
+  form.prepend(errors);
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const intensity = checked(form, "intensity")[0];
+    const where = checked(form, "where");
+    const missing = [];
+    if (intensity === undefined) missing.push(form.dataset.needStrength);
+    if (!where.length) missing.push(form.dataset.needWhere);
+    if (missing.length) { say(errors, missing.join(" ")); errors.focus?.(); return; }
+    errors.hidden = true;
+    const ago = Number(checked(form, "ago")[0] || 0);
+    const started = form.elements.started_at.value || localIso(new Date(Date.now() - ago * 60000));
+    const body = {
+      kind: form.elements.kind.value || form.dataset.kindDefault,
+      started_at: started,
+      intensity: Number(intensity),
+      body_sites: where.map((w) => { const [site, side] = w.split(":"); return { site, side }; }),
+      entered_at: localIso(new Date()),
+    };
+    const duration = Number(form.elements.duration_seconds.value || 0);
+    if (duration) body.duration_seconds = duration;
+    const id = crypto.randomUUID();
+    const url = `/api/v1/episodes/${id}`;
+    await enqueue(ctx.user, "PUT", url, body);
+    form.reset();
+    form.elements.started_at.value = "";
+    form.elements.duration_seconds.value = "";
+    const text = document.getElementById("saved-text");
+    text.textContent = saved.dataset.waiting;
+    document.getElementById("saved-details").href = `/episodes/${id}`;
+    const undo = document.getElementById("saved-undo");
+    undo.onclick = async () => {
+      const entry = await get("outbox", `episodes:${id}`);
+      if (entry) await cancel(entry.key);
+      else {
+        const known = await get("records", `episodes:${id}`);
+        await enqueue(ctx.user, "DELETE", url, null, known ? known.record.version : null);
+      }
+      text.textContent = saved.dataset.undone;
+      await ctx.showWaiting();
+      ctx.sync();
+    };
+    saved.hidden = false;
+    saved.focus();
+    await ctx.showWaiting();
+    const report = await ctx.sync();
+    if (report && !(await get("outbox", `episodes:${id}`))) {
+      text.textContent = saved.dataset.sent;
+      const list = document.getElementById("saved-notices");
+      list.replaceChildren(...report.notices.map((n) => {
+        const item = document.createElement("li");
+        item.className = `flag ${n.urgency}`;
+        if (n.urgency === "urgent") item.setAttribute("role", "alert");
+        item.textContent = n.message;
+        return item;
+      }));
+    }
+  });
+}
+
+// On the diary page: entries still on the phone, and conflicts to settle with both versions side by side.
+async function enhanceHistory(ctx) {
+  const render = async () => {
+    const waiting = await pending(ctx.user);
+    const list = document.getElementById("pending-list");
+    const box = document.getElementById("pending");
+    list.replaceChildren(...waiting.filter((e) => e.state !== "conflict").map((e) => {
+      const item = document.createElement("li");
+      const b = e.body || {};
+      item.textContent = `${b.started_at ? b.started_at.slice(0, 16).replace("T", " ") : e.key} · ${b.intensity ?? ""}` +
+        (e.state === "rejected" ? ` · ${e.problem?.detail || ""}` : "");
+      return item;
+    }));
+    box.hidden = list.children.length === 0;
+    const conflicts = waiting.filter((e) => e.state === "conflict");
+    const area = document.getElementById("conflict-list");
+    area.replaceChildren(...conflicts.map((e) => {
+      const section = document.createElement("div");
+      section.className = "conflict";
+      const table = document.createElement("dl");
+      table.className = "compare";
+      for (const field of ["started_at", "intensity", "kind", "triggers", "note"]) {
+        const mine = JSON.stringify(e.body?.[field] ?? "");
+        const theirs = JSON.stringify(e.server?.[field] ?? "");
+        if (mine === theirs) continue;
+        const dt = document.createElement("dt");
+        dt.textContent = field;
+        const dd = document.createElement("dd");
+        dd.textContent = `${area.dataset.saved || "Saved"}: ${theirs} · ${area.dataset.yours || "Yours"}: ${mine}`;
+        table.append(dt, dd);
+      }
+      const keep = document.createElement("button");
+      keep.textContent = area.dataset.keepMine || "Keep mine";
+      keep.onclick = async () => { await resolve(e.key, true); await ctx.sync(); render(); };
+      const drop = document.createElement("button");
+      drop.className = "secondary";
+      drop.textContent = area.dataset.keepSaved || "Keep the saved one";
+      drop.onclick = async () => { await resolve(e.key, false); await ctx.showWaiting(); render(); };
+      section.append(table, keep, drop);
+      return section;
+    }));
+    document.getElementById("conflicts").hidden = conflicts.length === 0;
+    if (!navigator.onLine) document.getElementById("offline-copy").hidden = false;
+  };
+  document.addEventListener("outbox:flushed", render);
+  await render();
+}
+
+// The details form: online it posts as usual (the server shows both versions on a conflict); offline the change
+// waits in the outbox, based on the version the page showed.
+function enhanceDetails(form, ctx) {
+  const record = JSON.parse(document.getElementById("record")?.textContent || "null");
+  form.addEventListener("submit", async (event) => {
+    if (navigator.onLine || !record) return;
+    event.preventDefault();
+    const body = { ...record };
+    for (const field of ["id", "version", "received_at", "updated_at", "safety"]) delete body[field];
+    body.kind = checked(form, "kind")[0] || body.kind;
+    body.intensity = Number(checked(form, "intensity")[0] ?? body.intensity);
+    body.triggers = checked(form, "triggers");
+    body.symptoms = checked(form, "symptoms");
+    body.impacts = checked(form, "impacts");
+    const relief = checked(form, "relief")[0];
+    body.treatments = checked(form, "treatments").map((kind) => ({ kind, relief: relief === undefined ? null : Number(relief) }));
+    body.note = form.elements.note.value.trim() || null;
+    const where = checked(form, "where");
+    if (where.length) body.body_sites = where.map((w) => { const [site, side] = w.split(":"); return { site, side }; });
+    const minutes = Number(form.elements.duration_minutes.value || 0);
+    if (minutes) { body.duration_seconds = minutes * 60; body.ended_at = null; }
+    await enqueue(ctx.user, "PUT", `/api/v1/episodes/${record.id}`, body, record.version);
+    await ctx.showWaiting();
+    const note = document.createElement("p");
+    note.className = "ok";
+    note.setAttribute("role", "status");
+    note.textContent = form.dataset.waiting || "Saved on this phone.";
+    form.before(note);
+  });
+}
+
+export function enhance(ctx) {
+  if (!ctx.user) return;
+  const log = document.getElementById("log-form");
+  if (log) enhanceLog(log, ctx);
+  if (document.getElementById("pending")) enhanceHistory(ctx);
+  const details = document.getElementById("episode-form");
+  if (details) enhanceDetails(details, ctx);
+  const waiting = document.getElementById("waiting");
+  if (waiting) {
+    all("outbox").then((entries) => {
+      const mine = entries.filter((e) => e.user === ctx.user);
+      if (mine.length) { waiting.hidden = false; waiting.textContent = document.getElementById("outbox-status").textContent; }
+    });
+  }
+}

@@ -1,0 +1,60 @@
+// The service worker: a versioned app shell and the articles precached at install, old caches removed at activate,
+// pages network-first with the last good copy or the offline page as fallback, and the outbox sent by Background Sync.
+import { flush } from "/static/outbox.js";
+
+const VERSION = "__VERSION__";
+const SHELL = __SHELL__;
+const SHELL_CACHE = `shell-${VERSION}`;
+const PAGES_CACHE = `pages-${VERSION}`;
+// Pages worth keeping a copy of for offline use (never the API, never anything with a query).
+const KEEP = [/^\/$/, /^\/log$/, /^\/history$/, /^\/trends$/, /^\/more$/, /^\/check-in$/, /^\/learn(\/[a-z-]+)?$/,
+  /^\/episodes\/[0-9a-f-]{36}$/];
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(caches.open(SHELL_CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(caches.keys()
+    .then((keys) => Promise.all(keys.filter((k) => k !== SHELL_CACHE && k !== PAGES_CACHE).map((k) => caches.delete(k))))
+    .then(() => self.clients.claim()));
+});
+
+async function page(request) {
+  const url = new URL(request.url);
+  try {
+    const answer = await fetch(request);
+    if (answer.ok && !answer.redirected && !url.search && KEEP.some((re) => re.test(url.pathname))) {
+      const cache = await caches.open(PAGES_CACHE);
+      await cache.put(url.pathname, answer.clone());
+    }
+    return answer;
+  } catch (error) {
+    const kept = (await caches.match(url.pathname, { cacheName: PAGES_CACHE }))
+      || (await caches.match(url.pathname, { cacheName: SHELL_CACHE }));
+    return kept || (await caches.match("/offline", { cacheName: SHELL_CACHE })) || Response.error();
+  }
+}
+
+async function asset(request) {
+  const kept = await caches.match(request, { cacheName: SHELL_CACHE });
+  if (kept) return kept;
+  return fetch(request);
+}
+
+self.addEventListener("fetch", (event) => {
+  const url = new URL(event.request.url);
+  if (url.origin !== self.location.origin || event.request.method !== "GET") return;
+  if (event.request.mode === "navigate") event.respondWith(page(event.request));
+  else if (url.pathname.startsWith("/static/")) event.respondWith(asset(event.request));
+});
+
+async function sendOutbox() {
+  const report = await flush();
+  for (const client of await self.clients.matchAll()) client.postMessage("outbox:flushed");
+  if (report.stopped === "offline" || report.stopped === "busy") throw new Error("try again later");
+}
+
+self.addEventListener("sync", (event) => {
+  if (event.tag === "outbox") event.waitUntil(sendOutbox());
+});

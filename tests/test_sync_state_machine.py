@@ -221,6 +221,8 @@ class PhoneSync(RuleBasedStateMachine):
         self.delivered: list[Request] = []  # requests whose answer arrived
         self.model = Model()
         self.highest: dict[str, int] = {}  # the highest version the server has shown, per episode
+        self.copy: dict[str, dict[str, Any]] = {}  # a second device's copy, kept only from GET /api/v1/sync
+        self.cursor: str | None = None
 
     def teardown(self) -> None:
         """The phone comes back online for good: everything still queued goes up, then the final state is checked
@@ -355,6 +357,36 @@ class PhoneSync(RuleBasedStateMachine):
         for request in requests:
             self.send(request)
             assert self.model.snapshot() == before, f"the rules let a replay change something: {request.describe()}"
+
+    @rule(limit=st.integers(min_value=1, max_value=3) | st.just(200))
+    @step
+    def pull_changes(self, limit: int) -> None:
+        """A second device catches up from the changes feed, in pages of `limit`: afterwards its copy is exactly the
+        server's live diary, versions included, however the writes and deletes were interleaved with earlier pulls."""
+        for _ in range(1000):
+            params: dict[str, Any] = {"limit": limit, **({"since": self.cursor} if self.cursor else {})}
+            answer = self.server.call(self.api.get, "/api/v1/sync", params=params)
+            assert answer.status_code == 200, answer.text
+            page = answer.json()
+            for record in page["episodes"]:
+                known = self.copy.get(record["id"])
+                if known is None or known["version"] <= record["version"]:
+                    self.copy[record["id"]] = record
+            for gone in page["deleted"]:
+                assert gone["type"] == "episode"
+                known = self.copy.get(str(gone["id"]))
+                if known is not None and known["version"] < gone["version"]:
+                    del self.copy[str(gone["id"])]
+            self.cursor = page["cursor"]
+            if not page["more"]:
+                break
+        else:
+            raise AssertionError("the changes feed never said it was done")
+        live = self.model.live()
+        assert set(self.copy) == set(live), f"copy misses {set(live) - set(self.copy)}, keeps {set(self.copy) - set(live)}"
+        for episode_id, record in self.copy.items():
+            assert record["version"] == live[episode_id].version, episode_id
+            assert content(record) == live[episode_id].content, episode_id
 
     # -- after every step
 

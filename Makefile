@@ -36,6 +36,7 @@ fmt: $(STAMP)
 # The whole suite twice: on SQLite (a real file) and on a real PostgreSQL server the tests start themselves.
 test: $(STAMP)
 	tests/ensure-system-packages
+	tests/ensure-browser
 	$(MAKE) lint
 	SPASM_TEST_DATABASE=sqlite $(BIN)/pytest
 	SPASM_TEST_DATABASE=postgresql $(BIN)/pytest

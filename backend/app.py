@@ -7,11 +7,12 @@ from typing import Any
 
 import msgspec
 from litestar import Litestar, Request, get
+from litestar.config.compression import CompressionConfig
 from litestar.config.response_cache import ResponseCacheConfig
-from litestar.contrib.jinja import JinjaTemplateEngine
-from litestar.datastructures import State
+from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from sqlalchemy import text
@@ -124,7 +125,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *PWA_ROUTES,
             healthz,
             readyz,
-            create_static_files_router(path="/static", directories=[PWA / "static"], include_in_schema=False),
+            create_static_files_router(
+                path="/static",
+                directories=[PWA / "static"],
+                include_in_schema=False,
+                cache_control=CacheControlHeader(no_cache=True),
+            ),  # the worker versions them
         ],
         state=State({"settings": settings, "engine": engine, "sessionmaker": maker, "evaluator": evaluator}),
         dependencies={
@@ -140,6 +146,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         else OpenAPIConfig(title="Spasm diary API", version="1.0.0", path="/schema"),
         request_max_body_size=settings.max_body_bytes,
         response_cache_config=ResponseCacheConfig(),
+        # Only the static files (and "/", as the pattern must not match every path) are compressed: pages carry CSRF
+        # tokens next to what people typed, which compression would leak to a BREACH attacker.
+        compression_config=CompressionConfig(backend="gzip", minimum_size=500, exclude=r"^/(?!static/)."),
         on_startup=[sweeper.start],
         on_shutdown=[dispose],
         debug=False,

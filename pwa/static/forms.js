@@ -111,8 +111,10 @@ function enhanceLog(form, ctx) {
       list.replaceChildren(...report.notices.map((n) => {
         const item = document.createElement("li");
         item.className = `flag ${n.urgency}`;
-        if (n.urgency === "urgent") item.setAttribute("role", "alert");
-        item.textContent = n.message;
+        const text = document.createElement("div");
+        if (n.urgency === "urgent") text.setAttribute("role", "alert");
+        text.textContent = n.message;
+        item.append(text);
         return item;
       }));
     }

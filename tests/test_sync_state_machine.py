@@ -383,7 +383,9 @@ class PhoneSync(RuleBasedStateMachine):
         else:
             raise AssertionError("the changes feed never said it was done")
         live = self.model.live()
-        assert set(self.copy) == set(live), f"copy misses {set(live) - set(self.copy)}, keeps {set(self.copy) - set(live)}"
+        assert set(self.copy) == set(live), (
+            f"copy misses {set(live) - set(self.copy)}, keeps {set(self.copy) - set(live)}"
+        )
         for episode_id, record in self.copy.items():
             assert record["version"] == live[episode_id].version, episode_id
             assert content(record) == live[episode_id].content, episode_id

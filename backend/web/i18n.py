@@ -90,7 +90,7 @@ def _extract() -> None:
     keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "t": None}
     for filename, lineno, message, _comments, _context in extract_from_dir(root, method_map, options, keywords):
         template.add(message, locations=[(filename, lineno)])
-    python_keywords = {"_t": (2,), "t": None, "translate": (2,)}
+    python_keywords = {"_t": (2,), "t": None, "translate": (2,), "N_": None}
     found = extract_from_dir(Path(__file__).parent, [("**.py", "python")], {}, python_keywords)
     for filename, lineno, message, _comments, _context in found:
         template.add(message, locations=[(f"backend/web/{filename}", lineno)])

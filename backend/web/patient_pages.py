@@ -7,6 +7,7 @@ Writes go through the same functions as the JSON API (diary.routes.save_*), so t
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from collections import Counter, defaultdict
 from typing import Any
@@ -30,6 +31,7 @@ from backend.diary import catalog, records
 from backend.diary.models import CheckIn, Episode, PatientProfile, PennRating
 from backend.diary.routes import save_checkin, save_episode, save_penn
 from backend.diary.schemas import BodySiteEntry, CheckInIn, EpisodeIn, EpisodeOut, PennIn, Treatment
+from backend.diary.validation import known_time_zone
 from backend.education.articles import TRIGGER_LINKS
 from backend.problems import Problem, not_found
 from backend.reports.charts import bars
@@ -111,15 +113,41 @@ def _list_item(lang: str, e: Episode, zone: ZoneInfo) -> dict[str, Any]:
             "where": _where_text(lang, e.body_sites), "intensity": e.intensity}  # fmt: skip
 
 
+def N_(text: str) -> str:
+    """Marks text for the translation catalogs where it is defined; translated where it is shown."""
+    return text
+
+
+# What the shared services answer in the cases these pages meet, so that a Spanish page says it in Spanish.
+PROBLEM_DETAILS = (
+    N_("That password is not right. Nothing was erased."),
+    N_('Type "erase my account" to confirm.'),
+    N_(
+        "This code is not valid: it may be mistyped, used already, or older than 7 days. Ask your clinician for a new one."
+    ),
+    N_("The temperature must be between 30 and 45 °C."),
+)
+FIELD_NAMES = {
+    "kind": N_("What it was"), "intensity": N_("Strength"), "duration_minutes": N_("Minutes"), "where": N_("Where"),
+    "triggers": N_("Triggers"), "treatments": N_("What you did"), "note": N_("Note"), "started_at": N_("Start"),
+    "stiffness": N_("Stiffness"), "pain": N_("Pain"), "temperature_c": N_("Temperature"),
+    "systolic_bp": N_("Blood pressure"), "frequency": N_("How often"), "severity": N_("How bad"),
+}  # fmt: skip
+
+
 def _messages(problem: Problem, lang: str) -> list[str]:
     if problem.errors:
-        return [f"{_t(lang, e.field.replace('_', ' ').capitalize())}: {e.reason}" for e in problem.errors]
-    return [str(problem.detail)]
+        return [f"{_t(lang, FIELD_NAMES.get(e.field, e.field.replace('_', ' ').capitalize()))}: {e.reason}"
+                for e in problem.errors]  # fmt: skip
+    return [_t(lang, str(problem.detail))]
+
+
+DIGITS = re.compile(r"[0-9]{1,9}")
 
 
 def _version(form: Any) -> int | None:
     raw = str(form.get("version") or "")
-    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+    return int(raw) if DIGITS.fullmatch(raw) else None
 
 
 def _int_field(form: Any, name: str, low: int, high: int) -> int | None:
@@ -128,7 +156,7 @@ def _int_field(form: Any, name: str, low: int, high: int) -> int | None:
         return None
     try:
         value = int(float(raw))
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:  # "abc", "nan", and "inf" or "1e999"
         raise Problem(422, f"{name} must be a whole number", code="validation-failed") from exc
     if not low <= value <= high:
         raise Problem(422, f"{name} must be between {low} and {high}", code="validation-failed")
@@ -179,7 +207,7 @@ async def log_form(request: Request[Any, Any, Any], db: AsyncSession, settings: 
             "kind": form.get("kind")}  # fmt: skip
     errors = []
     intensity = str(form.get("intensity") or "")
-    if not intensity.isdigit() or not 0 <= int(intensity) <= 10:
+    if not DIGITS.fullmatch(intensity) or not 0 <= int(intensity) <= 10:
         errors.append(_t(lang, "Choose how strong it was, from 0 to 10."))
     sites = _sites(form)
     if not sites:
@@ -192,6 +220,8 @@ async def log_form(request: Request[Any, Any, Any], db: AsyncSession, settings: 
     minutes = int(ago) if ago in {"0", "15", "30", "60"} else 0
     if errors:
         return _log_page(request, settings, patient, profile, status=400, form=keep, errors=errors)
+    if await db.get(Episode, (patient.user_id, episode_id)) is not None:  # the same form sent again
+        return Redirect(f"/episodes/{episode_id}?saved=1", status_code=303)
     kind = str(form.get("kind") or "spasm")
     data = EpisodeIn(
         kind=kind if kind in catalog.EPISODE_KINDS else "spasm",  # type: ignore[arg-type]
@@ -223,6 +253,20 @@ def _episode_view(out: EpisodeOut, zone: ZoneInfo) -> dict[str, Any]:
         "relief": min(RELIEF, key=lambda r: abs(r - reliefs[0])) if reliefs else None,
         "impacts": out.impacts, "symptoms": out.symptoms, "note": out.note,
     }  # fmt: skip
+
+
+def _shown(lang: str, key: str, value: Any) -> str:
+    """A field's value in words, for the table that compares two versions."""
+    tables: dict[str, dict[str, str]] = {"kind": catalog.EPISODE_KINDS, "triggers": catalog.TRIGGERS,
+                                         "treatments": catalog.TREATMENTS}  # fmt: skip
+    if value is None or value == []:
+        return "–"
+    if key == "where":
+        return _where_text(lang, [dict(zip(("site", "side"), v.split(":"), strict=True)) for v in value])
+    if key in tables:
+        items = value if isinstance(value, list) else [value]
+        return ", ".join(_t(lang, tables[key].get(v) or str(v)) for v in items)
+    return str(value)
 
 
 def _episode_page(request: Request[Any, Any, Any], settings: Settings, me: Principal, profile: PatientProfile,
@@ -301,7 +345,8 @@ async def episode_form(request: Request[Any, Any, Any], db: AsyncSession, settin
             mine = _episode_view(EpisodeOut(**{**msgspec.structs.asdict(current), **{
                 f: getattr(data, f) for f in data.__struct_fields__ if f in EpisodeOut.__struct_fields__}}), _zone(profile))  # fmt: skip
             saved = _episode_view(current, _zone(profile))
-            rows = [(_t(profile.language, key.replace("_", " ").capitalize()), saved[key], mine[key])
+            lang = profile.language
+            rows = [(_t(lang, FIELD_NAMES[key]), _shown(lang, key, saved[key]), _shown(lang, key, mine[key]))
                     for key in ("kind", "intensity", "duration_minutes", "where", "triggers", "treatments", "note")
                     if saved[key] != mine[key]]  # fmt: skip
             return _episode_page(request, settings, patient, profile, current, status=409, conflict=rows)
@@ -374,7 +419,8 @@ async def checkin_form(request: Request[Any, Any, Any], db: AsyncSession, settin
             note=str(form.get("note") or "").strip() or None,
         )  # fmt: skip
         if data.temperature_c is not None and not 30 <= data.temperature_c <= 45:
-            raise Problem(422, "The temperature must be between 30 and 45 °C.", code="validation-failed")
+            raise Problem(422, _t(profile.language, "The temperature must be between 30 and 45 °C."),
+                          code="validation-failed")  # fmt: skip
         out, _created = await save_checkin(request, db, patient, day, data, _version(form))
     except ValueError:
         return await _checkin_page(request, db, settings, patient, profile, day, status=422,
@@ -570,9 +616,8 @@ async def sharing_accept_form(request: Request[Any, Any, Any], db: AsyncSession,
     try:
         if not code:
             raise Problem(422, _t(profile.language, "Type the code first."), code="validation-failed")
-        await accept.fn(
-            request, db, settings, patient, AcceptIn(code=code, scopes=["view", "annotate", "notify", "export"])
-        )
+        scopes = ["view", *[s for s in ("annotate", "notify", "export") if s in form.getall("scopes", [])]]
+        await accept.fn(request, db, settings, patient, AcceptIn(code=code, scopes=scopes))  # type: ignore[arg-type]
     except Problem as problem:
         await db.rollback()
         profile = await _profile(db, patient)  # the rollback expired it
@@ -626,9 +671,7 @@ async def account_settings_form(request: Request[Any, Any, Any], db: AsyncSessio
     profile = await _profile(db, patient)
     language = str(form.get("language") or profile.language)
     zone = str(form.get("time_zone") or "").strip()[:64]
-    try:
-        ZoneInfo(zone)
-    except (KeyError, ValueError):
+    if not known_time_zone(zone):
         return await _account_page(request, db, settings, patient, status=422, errors=[
             _t(profile.language, "That time zone is unknown. Use a name such as Europe/Madrid.")])  # fmt: skip
     profile.language = language if language in {"en", "es"} else profile.language

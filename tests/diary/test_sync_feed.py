@@ -31,7 +31,12 @@ async def everything(api: Api, since: str | None = None, limit: int = 200) -> tu
 
 def episode(hours_ago: int) -> dict[str, Any]:
     start = dt.datetime.now(dt.UTC) - dt.timedelta(hours=hours_ago)
-    return {"kind": "cramp", "started_at": start.isoformat(), "intensity": 3, "body_sites": [{"site": "calf", "side": "left"}]}
+    return {
+        "kind": "cramp",
+        "started_at": start.isoformat(),
+        "intensity": 3,
+        "body_sites": [{"site": "calf", "side": "left"}],
+    }
 
 
 async def test_the_feed_carries_every_record_type_and_tombstones(patient: Api) -> None:
@@ -39,9 +44,13 @@ async def test_the_feed_carries_every_record_type_and_tombstones(patient: Api) -
     for n, episode_id in enumerate(ids):
         assert (await patient.put(f"/api/v1/episodes/{episode_id}", json=episode(n + 1))).status_code == 201
     day = (dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).date()
-    assert (await patient.put(f"/api/v1/checkins/{day}", json={"no_episodes": False, "stiffness": 4})).status_code == 201
+    assert (
+        await patient.put(f"/api/v1/checkins/{day}", json={"no_episodes": False, "stiffness": 4})
+    ).status_code == 201
     year, week, _ = day.isocalendar()
-    assert (await patient.put(f"/api/v1/penn/{year}-W{week:02d}", json={"frequency": 1, "severity": 1})).status_code == 201
+    assert (
+        await patient.put(f"/api/v1/penn/{year}-W{week:02d}", json={"frequency": 1, "severity": 1})
+    ).status_code == 201
     regimen_id = uuid.uuid4()
     regimen = {"kind": "stretching", "name": "Calf stretches", "start_date": day.isoformat()}
     assert (await patient.put(f"/api/v1/regimens/{regimen_id}", json=regimen)).status_code == 201

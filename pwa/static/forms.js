@@ -200,11 +200,39 @@ function enhanceDetails(form, ctx) {
   });
 }
 
+// The daily check-in offline: the same answers wait in the outbox as a PUT of that day's check-in.
+function enhanceCheckin(form, ctx) {
+  form.addEventListener("submit", async (event) => {
+    if (navigator.onLine) return;
+    event.preventDefault();
+    const score = (name) => { const v = checked(form, name)[0]; return v === undefined ? null : Number(v); };
+    const number = (name) => { const v = form.elements[name].value.replace(",", "."); return v ? Number(v) : null; };
+    const body = {
+      no_episodes: form.elements.no_episodes.checked,
+      stiffness: score("stiffness"), sleep_disturbance: score("sleep_disturbance"), pain: score("pain"),
+      meds_taken: checked(form, "meds_taken")[0] || null, symptoms: checked(form, "symptoms"),
+      systolic_bp: number("systolic_bp"), temperature_c: number("temperature_c"),
+      new_or_worse_symptoms: form.elements.new_or_worse_symptoms.checked ? true : null,
+      note: form.elements.note.value.trim() || null, entered_at: localIso(new Date()),
+    };
+    const version = Number(form.elements.version.value || 0);
+    await enqueue(ctx.user, "PUT", `/api/v1/checkins/${form.dataset.day}`, body, version || null);
+    await ctx.showWaiting();
+    const note = document.createElement("p");
+    note.className = "ok";
+    note.setAttribute("role", "status");
+    note.textContent = form.dataset.waiting || "Saved on this phone.";
+    form.before(note);
+  });
+}
+
 export function enhance(ctx) {
   if (!ctx.user) return;
   const log = document.getElementById("log-form");
   if (log) enhanceLog(log, ctx);
   if (document.getElementById("pending")) enhanceHistory(ctx);
+  const checkin = document.getElementById("checkin-form");
+  if (checkin) enhanceCheckin(checkin, ctx);
   const details = document.getElementById("episode-form");
   if (details) enhanceDetails(details, ctx);
   const waiting = document.getElementById("waiting");

@@ -175,3 +175,24 @@ def test_logging_works_with_the_keyboard_alone(phone: Page, browser_errors: Any)
     phone.keyboard.press("Enter")
     expect(phone.locator("#saved-text")).to_have_text("Saved and sent to your diary.")
     assert episodes(phone.context)[0]["body_sites"] == [{"site": "hand", "side": "right"}]
+
+
+def test_a_check_in_made_offline_arrives_when_back_online(phone: Page, browser_errors: Any) -> None:
+    context = phone.context
+    new_patient(context)
+    phone.goto("/")
+    wait_for_worker(phone)
+    phone.goto("/check-in")
+    day = phone.locator("#checkin-form").get_attribute("data-day")
+    context.set_offline(True)
+    browser_errors.allow(r"ERR_INTERNET_DISCONNECTED", r"Failed to fetch", r"net::ERR")
+    phone.reload()
+    expect(phone.locator("h1")).to_have_text("Daily check-in")
+    phone.locator("fieldset").filter(has_text="How stiff").locator("label").filter(has_text="6").first.tap()
+    phone.get_by_role("button", name="Save check-in").tap()
+    expect(phone.locator(".ok")).to_contain_text("Saved on this phone")
+    assert api(context, "GET", f"/api/v1/checkins/{day}", expect=404) is not None
+    context.set_offline(False)
+    phone.evaluate("window.dispatchEvent(new Event('online'))")
+    expect(phone.locator("#outbox-status")).to_be_hidden(timeout=15_000)
+    assert api(context, "GET", f"/api/v1/checkins/{day}", expect=200)["stiffness"] == 6

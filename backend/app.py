@@ -34,6 +34,8 @@ from backend.flags.routes import FLAG_ROUTES
 from backend.flags.sweeper import Sweeper
 from backend.openapi import add_problem_responses
 from backend.problems import FieldError, Problem, field_error_from_msgspec, handle_exception
+from backend.reminders.dispatcher import Dispatcher
+from backend.reminders.routes import REMINDER_ROUTES
 from backend.reports.routes import REPORT_ROUTES
 from backend.web.headers import security_headers
 from backend.web.pages import PAGE_ROUTES
@@ -102,9 +104,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     maker = make_sessionmaker(engine)
     sweeper = Sweeper(maker, settings.sweep_seconds)
     evaluator = Evaluator(maker, settings.flag_delay_seconds)
+    dispatcher = Dispatcher(maker, settings)
 
     async def dispose() -> None:
         await sweeper.stop()
+        await dispatcher.stop()
         await evaluator.drain()
         await engine.dispose()
 
@@ -123,6 +127,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *PATIENT_PAGE_ROUTES,
             *EDUCATION_ROUTES,
             *PWA_ROUTES,
+            *REMINDER_ROUTES,
             healthz,
             readyz,
             create_static_files_router(
@@ -132,7 +137,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 cache_control=CacheControlHeader(no_cache=True),
             ),  # the worker versions them
         ],
-        state=State({"settings": settings, "engine": engine, "sessionmaker": maker, "evaluator": evaluator}),
+        state=State(
+            {
+                "settings": settings,
+                "engine": engine,
+                "sessionmaker": maker,
+                "evaluator": evaluator,
+                "dispatcher": dispatcher,
+            }
+        ),
         dependencies={
             "db": Provide(provide_db),
             "settings": Provide(provide_settings, sync_to_thread=False),
@@ -149,7 +162,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # Only the static files (and "/", as the pattern must not match every path) are compressed: pages carry CSRF
         # tokens next to what people typed, which compression would leak to a BREACH attacker.
         compression_config=CompressionConfig(backend="gzip", minimum_size=500, exclude=r"^/(?!static/)."),
-        on_startup=[sweeper.start],
+        on_startup=[sweeper.start, dispatcher.start],
         on_shutdown=[dispose],
         debug=False,
     )

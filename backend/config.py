@@ -56,6 +56,14 @@ class Settings:
     limit_writes_per_minute: int = 1000  # diary writes per patient
     limit_redeem_per_hour: int = 10  # invitation-code attempts per clinician (twice that per address)
     flag_delay_seconds: float = 2.0  # writes within this time share one full flag evaluation
+    reminder_seconds: int = 20  # how often this process plans and sends due reminders; 0 turns it off
+    vapid_subject: str = "mailto:operator@example.org"  # who push services may contact about our pushes
+    smtp_host: str = ""  # e-mail reminders only when set
+    smtp_port: int = 587
+    smtp_from: str = "spasm-diary@example.org"
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = True
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -83,6 +91,8 @@ class Settings:
                     "SPASM_SECRET_KEY must be set to a random value of at least 32 characters in production "
                     "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
                 )
+            if not self.vapid_subject.startswith(("mailto:", "https://")):
+                raise ConfigError("SPASM_VAPID_SUBJECT must be a mailto: or https:// address (RFC 8292)")
             if not self.base_url.startswith("https://"):
                 raise ConfigError("SPASM_BASE_URL must be an https:// address in production")
 
@@ -113,6 +123,14 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         limit_writes_per_minute=_int(env, "SPASM_LIMIT_WRITES_PER_MINUTE", defaults.limit_writes_per_minute),
         limit_redeem_per_hour=_int(env, "SPASM_LIMIT_REDEEM_PER_HOUR", defaults.limit_redeem_per_hour),
         flag_delay_seconds=_float(env, "SPASM_FLAG_DELAY_SECONDS", defaults.flag_delay_seconds),
+        reminder_seconds=_int(env, "SPASM_REMINDER_SECONDS", defaults.reminder_seconds),
+        vapid_subject=env.get("SPASM_VAPID_SUBJECT", defaults.vapid_subject),
+        smtp_host=env.get("SPASM_SMTP_HOST", ""),
+        smtp_port=_int(env, "SPASM_SMTP_PORT", defaults.smtp_port),
+        smtp_from=env.get("SPASM_SMTP_FROM", defaults.smtp_from),
+        smtp_user=env.get("SPASM_SMTP_USER", ""),
+        smtp_password=env.get("SPASM_SMTP_PASSWORD", ""),
+        smtp_starttls=env.get("SPASM_SMTP_STARTTLS", "1") not in {"0", "false", "no"},
     )
     settings.check()
     return settings

@@ -7,4 +7,5 @@ def register_all() -> None:
     import backend.accounts.models
     import backend.care.models
     import backend.diary.models
-    import backend.flags.models  # noqa: F401
+    import backend.flags.models
+    import backend.reminders.models  # noqa: F401

@@ -7,7 +7,7 @@ const SHELL = __SHELL__;
 const SHELL_CACHE = `shell-${VERSION}`;
 const PAGES_CACHE = `pages-${VERSION}`;
 // Pages worth keeping a copy of for offline use (never the API, never anything with a query).
-const KEEP = [/^\/$/, /^\/log$/, /^\/history$/, /^\/trends$/, /^\/more$/, /^\/check-in$/, /^\/learn(\/[a-z-]+)?$/,
+const KEEP = [/^\/$/, /^\/log$/, /^\/history$/, /^\/trends$/, /^\/more$/, /^\/check-in$/, /^\/reminders$/, /^\/learn(\/[a-z-]+)?$/,
   /^\/episodes\/[0-9a-f-]{36}$/];
 
 self.addEventListener("install", (event) => {
@@ -57,4 +57,19 @@ async function sendOutbox() {
 
 self.addEventListener("sync", (event) => {
   if (event.tag === "outbox") event.waitUntil(sendOutbox());
+});
+
+// Reminders by Web Push: the payload is the reminder's title, words and the page to open.
+self.addEventListener("push", (event) => {
+  let data = {};
+  try { data = event.data ? event.data.json() : {}; } catch { data = {}; }
+  const url = typeof data.url === "string" && data.url.startsWith("/") && !data.url.startsWith("//") ? data.url : "/reminders";
+  event.waitUntil(self.registration.showNotification(data.title || "Spasm diary", {
+    body: data.body || "", tag: data.tag, data: { url }, icon: "/static/icons/icon-192.png",
+  }));
+});
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  event.waitUntil(self.clients.openWindow(event.notification.data?.url || "/reminders"));
 });

@@ -319,6 +319,13 @@ async def evaluate_in_background(maker: async_sessionmaker[AsyncSession], patien
             await evaluate_patient(db, patient_id, dt.datetime.now(dt.UTC))
     except Exception:
         log.exception("flag evaluation after a write failed; the sweep will retry")
+    try:  # a new medicine time, a stopped treatment or a new flag changes the reminders too
+        from backend.reminders.services import plan_patient
+
+        async with maker() as db:
+            await plan_patient(db, patient_id, dt.datetime.now(dt.UTC))
+    except Exception:
+        log.exception("reminder planning after a write failed; the dispatcher's next plan will catch up")
 
 
 async def sweep(maker: async_sessionmaker[AsyncSession], now: dt.datetime | None = None,

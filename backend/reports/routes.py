@@ -88,8 +88,14 @@ async def report_page(
 ) -> Template:  # fmt: skip
     link = await require_link(request, db, clinician, patient_id, "view", "report.read")
     context = await report_context(db, patient_id, days)
+    from backend.reminders.models import Appointment
+
+    upcoming = list((await db.execute(select(Appointment).where(
+        Appointment.patient_id == patient_id, Appointment.cancelled_at.is_(None), Appointment.starts_at > utcnow(),
+    ).order_by(Appointment.starts_at))).scalars())  # fmt: skip
     return page(request, settings, "report.html", me=clinician, can_export="export" in link.scopes,
-                can_annotate="annotate" in link.scopes, **context)  # fmt: skip
+                can_annotate="annotate" in link.scopes, can_notify="notify" in link.scopes, appointments=upcoming,
+                scheduled=request.query_params.get("scheduled") == "1", **context)  # fmt: skip
 
 
 @get("/patients/{patient_id:uuid}/report.pdf", include_in_schema=False,

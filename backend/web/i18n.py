@@ -91,9 +91,11 @@ def _extract() -> None:
     for filename, lineno, message, _comments, _context in extract_from_dir(root, method_map, options, keywords):
         template.add(message, locations=[(filename, lineno)])
     python_keywords = {"_t": (2,), "t": None, "translate": (2,), "N_": None}
-    found = extract_from_dir(Path(__file__).parent, [("**.py", "python")], {}, python_keywords)
-    for filename, lineno, message, _comments, _context in found:
-        template.add(message, locations=[(f"backend/web/{filename}", lineno)])
+    backend = Path(__file__).resolve().parents[1]
+    for area in ("web", "reminders", "education"):  # where people's words come from Python
+        found = extract_from_dir(backend / area, [("**.py", "python")], {}, python_keywords)
+        for filename, lineno, message, _comments, _context in found:
+            template.add(message, locations=[(f"backend/{area}/{filename}", lineno)])
     for label in diary_catalog.labels():
         template.add(label, locations=[("backend/diary/catalog.py", 0)])
     for language in LANGUAGES:

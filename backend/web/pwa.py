@@ -27,6 +27,7 @@ SHELL = [
     "/static/app.js",
     "/static/outbox.js",
     "/static/forms.js",
+    "/static/push.js",
     "/static/icons/icon.svg",
     "/static/icons/icon-192.png",
     "/offline",

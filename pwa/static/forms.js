@@ -1,5 +1,6 @@
 // The log form, the timer, offline edits and conflicts: the plain HTML forms keep working without this file.
 import { all, cancel, enqueue, get, pending, resolve } from "./outbox.js";
+import { enhancePush } from "./push.js";
 
 const pad = (n) => String(Math.abs(n)).padStart(2, "0");
 
@@ -231,6 +232,8 @@ export function enhance(ctx) {
   const log = document.getElementById("log-form");
   if (log) enhanceLog(log, ctx);
   if (document.getElementById("pending")) enhanceHistory(ctx);
+  const push = document.getElementById("push");
+  if (push) enhancePush(push).catch(() => null);
   const checkin = document.getElementById("checkin-form");
   if (checkin) enhanceCheckin(checkin, ctx);
   const details = document.getElementById("episode-form");

@@ -1,0 +1,118 @@
+"""The dispatcher inside every app process: plans reminders, claims the due ones and delivers them.
+
+Any number of processes run one each. Claims are atomic (services.claim), so a reminder is delivered by one of them;
+a failed delivery is retried with backoff; every attempt is logged in delivery_attempts without the reminder's words.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import os
+import socket
+import uuid
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from backend.accounts.models import User
+from backend.config import Settings
+from backend.diary.models import PatientProfile
+from backend.reminders import delivery, services
+from backend.reminders.models import DeliveryAttempt, Reminder
+
+log = logging.getLogger("spasm.reminders")
+PLAN_EVERY = dt.timedelta(minutes=10)
+
+
+class Dispatcher:
+    def __init__(self, maker: async_sessionmaker[AsyncSession], settings: Settings, name: str | None = None) -> None:
+        self.maker = maker
+        self.settings = settings
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.task: asyncio.Task[None] | None = None
+        self.planned_at: dt.datetime | None = None
+
+    async def start(self) -> None:
+        if self.settings.reminder_seconds > 0 and self.task is None:
+            self.task = asyncio.create_task(self._loop(), name="reminders")
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+            self.task = None
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.run_once(dt.datetime.now(dt.UTC))
+            except Exception:
+                log.exception("reminder round failed; trying again next time")
+            await asyncio.sleep(self.settings.reminder_seconds)
+
+    async def plan_everyone(self, now: dt.datetime) -> int:
+        async with self.maker() as db:
+            patients = list((await db.execute(select(User.id).where(User.role == "patient"))).scalars())
+        added = 0
+        for patient_id in patients:
+            async with self.maker() as db:
+                added += await services.plan_patient(db, patient_id, now)
+        return added
+
+    async def run_once(self, now: dt.datetime) -> int:
+        """One round: plan (every 10 minutes), then deliver what is due. Returns how many were delivered."""
+        if self.planned_at is None or now - self.planned_at >= PLAN_EVERY:
+            await self.plan_everyone(now)
+            self.planned_at = now
+        delivered = 0
+        while True:
+            async with self.maker() as db:
+                claimed = await services.claim(db, now, self.name)
+            if not claimed:
+                return delivered
+            for reminder in claimed:
+                delivered += await self.deliver(reminder, now)
+
+    async def deliver(self, reminder: Reminder, now: dt.datetime) -> int:
+        async with self.maker() as db:
+            profile = await db.get(PatientProfile, reminder.patient_id)
+            user = await db.get(User, reminder.patient_id)
+            if profile is None or user is None:
+                return 0
+            zone = ZoneInfo(profile.time_zone) if profile.time_zone else ZoneInfo("UTC")
+            if not await services.still_needed(db, reminder, zone):
+                await self._finish(db, reminder, services.finish_values(False, reminder.attempts, now, skipped=True))
+                return 0
+            payload = {"title": reminder.title, "body": reminder.body, "url": reminder.link or "/reminders",
+                       "tag": reminder.key}  # fmt: skip
+            outcomes = await delivery.push(db, self.settings, reminder.patient_id, payload)
+            prefs = await db.get(services.ReminderPreferences, reminder.patient_id)
+            if prefs is not None and prefs.email:
+                mailed = await delivery.email(self.settings, user.email, reminder.title, profile.language)
+                if mailed is not None:
+                    outcomes.append(mailed)
+            for outcome in outcomes:
+                db.add(DeliveryAttempt(patient_id=reminder.patient_id, reminder_id=reminder.id, channel=outcome.channel,
+                                       at=now, outcome="delivered" if outcome.ok else ("gone" if outcome.gone else "failed"),
+                                       detail=outcome.detail, dispatcher=self.name))  # fmt: skip
+            # The inbox always has it; push and e-mail are retried only while none of them got through.
+            retry = bool(outcomes) and not any(o.ok or o.gone for o in outcomes)
+            if not outcomes:
+                db.add(DeliveryAttempt(patient_id=reminder.patient_id, reminder_id=reminder.id, channel="inbox", at=now,
+                                       outcome="delivered", detail=None, dispatcher=self.name))  # fmt: skip
+            await self._finish(db, reminder, services.finish_values(not retry, reminder.attempts, now))
+            log.info("reminder %s delivered by %s: %s", reminder.id, self.name,
+                     ", ".join(f"{o.channel} {'ok' if o.ok else o.detail}" for o in outcomes) or "inbox")  # fmt: skip
+            return 0 if retry else 1
+
+    async def _finish(self, db: AsyncSession, reminder: Reminder, values: dict[str, object]) -> None:
+        # Only the holder of the claim may finish it: a dispatcher whose lease ran out must not overwrite the new one.
+        await db.execute(update(Reminder).where(Reminder.patient_id == reminder.patient_id, Reminder.id == reminder.id,
+                                                Reminder.claimed_by == self.name, Reminder.status == "claimed")
+                         .values(**values).execution_options(synchronize_session=False))  # fmt: skip
+        await db.commit()

@@ -53,7 +53,7 @@ class Inbox(msgspec.Struct, kw_only=True):
     upcoming: list[ReminderOut]
 
 
-class SnoozeIn(Input, kw_only=True, forbid_unknown_fields=True):
+class ReminderSnoozeIn(Input, kw_only=True, forbid_unknown_fields=True):
     minutes: Annotated[int, Meta(ge=5, le=24 * 60)]
 
 
@@ -151,7 +151,9 @@ async def acknowledge(db: AsyncSession, patient: Principal, reminder_id: uuid.UU
 
 @post("/api/v1/reminders/{reminder_id:uuid}/snooze", tags=["reminders"], status_code=200,
       summary="Remind me again in a while", dependencies=PATIENT)  # fmt: skip
-async def snooze(db: AsyncSession, patient: Principal, reminder_id: uuid.UUID, data: SnoozeIn) -> Response[ReminderOut]:
+async def snooze(
+    db: AsyncSession, patient: Principal, reminder_id: uuid.UUID, data: ReminderSnoozeIn
+) -> Response[ReminderOut]:
     row = await _own(db, patient, reminder_id)
     when = utcnow() + dt.timedelta(minutes=data.minutes)
     row.status, row.due_at, row.next_attempt_at, row.attempts = "pending", when, when, 0
@@ -359,7 +361,9 @@ async def reminder_action_form(request: Request[Any, Any, Any], db: AsyncSession
     elif action == "snooze":
         form = await request.form()
         raw = str(form.get("minutes") or "60")
-        await snooze.fn(db, patient, reminder_id, SnoozeIn(minutes=int(raw) if raw in {"15", "60", "180"} else 60))
+        await snooze.fn(
+            db, patient, reminder_id, ReminderSnoozeIn(minutes=int(raw) if raw in {"15", "60", "180"} else 60)
+        )
     else:
         raise Problem(404, "Nothing lives at this address.", code="not-found")
     return Redirect("/reminders", status_code=303)

@@ -133,7 +133,7 @@ def test_the_interface_speaks_spanish(phone_es: Page, browser_errors: Any) -> No
     assert_no_violations(phone_es)
 
 
-PATIENT_PAGES = ["/", "/log", "/history", "/trends", "/more", "/check-in", "/penn", "/sharing", "/account",
+PATIENT_PAGES = ["/", "/log", "/history", "/trends", "/more", "/check-in", "/penn", "/sharing", "/account", "/reminders",
                  "/sharing/history", "/learn", "/learn/when-to-seek-help", "/offline"]  # fmt: skip
 
 

@@ -23,9 +23,10 @@ from backend.care.models import CareLink
 from tests.conftest import Api
 
 PUBLIC = {"/healthz", "/readyz", "/api/v1/catalog", "/api/v1/rules", "/api/v1/auth/session", "/api/v1/auth/register",
-          "/api/v1/auth/sign-in", "/api/v1/auth/sign-out"}  # fmt: skip
+          "/api/v1/auth/sign-in", "/api/v1/auth/sign-out", "/api/v1/push/key"}  # fmt: skip
 # The routes whose body would erase or sign out the caller: exercised by their own tests, not by the matrix.
 SELF_ENDING = {("DELETE", "/api/v1/account")}
+FUTURE = (dt.datetime.now(dt.UTC) + dt.timedelta(days=3)).isoformat()
 
 
 @dataclass
@@ -39,6 +40,7 @@ class World:
     flag_id: str
     day: str
     week: str
+    appointment_id: str
 
 
 async def make_link(app: Litestar, patient: Api, clinician: Api, status: str, scopes: list[str]) -> None:
@@ -85,7 +87,11 @@ async def world(app: Litestar, browser: Any) -> World:
     await owner.put(f"/api/v1/penn/{week}", json={"frequency": 1, "severity": 1})
     await owner.put(f"/api/v1/regimens/{regimen_id}", json={"kind": "heat", "name": "owner-secret", "start_date": day})
     flags = (await owner.get("/api/v1/flags")).json()
-    return World(owner, other, anonymous, clinicians, episode_id, regimen_id, flags[0]["id"], day, week)
+    appointment = await clinicians["linked"].post(f"/api/v1/patients/{owner.user['id']}/appointments",  # type: ignore[index]
+                                                  json={"starts_at": FUTURE, "place": "owner-secret"})  # fmt: skip
+    assert appointment.status_code == 201, appointment.text
+    return World(owner, other, anonymous, clinicians, episode_id, regimen_id, flags[0]["id"], day, week,
+                 appointment.json()["id"])  # fmt: skip
 
 
 def api_routes(app: Litestar) -> list[tuple[str, str]]:
@@ -116,7 +122,8 @@ def role_of(app: Litestar, method: str, path: str) -> str:
 def fill(path: str, world: World, *, patient_id: str) -> str:
     values = {"patient_id": patient_id, "episode_id": world.episode_id, "regimen_id": world.regimen_id,
               "flag_id": world.flag_id, "day": world.day, "week": world.week, "rule_id": "U1",
-              "link_id": str(uuid.uuid4())}  # fmt: skip
+              "link_id": str(uuid.uuid4()), "reminder_id": str(uuid.uuid4()),
+              "appointment_id": world.appointment_id}  # fmt: skip
     return re.sub(r"\{(\w+):?\w*\}", lambda m: values[m.group(1)], path)
 
 
@@ -125,6 +132,10 @@ def body_for(method: str, path: str) -> dict[str, Any] | None:
         return None
     if path.endswith("/resolve"):
         return {"note": "checked"}
+    if path.startswith("/api/v1/reminders/") and path.endswith("/snooze"):
+        return {"minutes": 30}
+    if path.endswith("/appointments"):
+        return {"starts_at": FUTURE}
     if path.endswith("/snooze"):
         return {"until": (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).isoformat()}
     if "/thresholds/" in path:
@@ -218,6 +229,8 @@ def needed_scope(method: str, path: str) -> str:
         return "export"
     if path.endswith("/reviewed"):
         return "view"
+    if "/appointments" in path and method != "GET":
+        return "notify"
     return "view" if method == "GET" else "annotate"
 
 

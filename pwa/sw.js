@@ -5,7 +5,9 @@ import { flush } from "/static/outbox.js";
 const VERSION = "__VERSION__";
 const SHELL = __SHELL__;
 const SHELL_CACHE = `shell-${VERSION}`;
-const PAGES_CACHE = `pages-${VERSION}`;
+// Kept across versions, so that a new release does not take the offline log page away; emptied by the pages when
+// another person signs in on the phone.
+const PAGES_CACHE = "pages";
 // Pages worth keeping a copy of for offline use (never the API, never anything with a query).
 const KEEP = [/^\/$/, /^\/log$/, /^\/history$/, /^\/trends$/, /^\/more$/, /^\/check-in$/, /^\/reminders$/, /^\/learn(\/[a-z-]+)?$/,
   /^\/episodes\/[0-9a-f-]{36}$/];
@@ -24,7 +26,9 @@ async function page(request) {
   const url = new URL(request.url);
   try {
     const answer = await fetch(request);
-    if (answer.ok && !answer.redirected && !url.search && KEEP.some((re) => re.test(url.pathname))) {
+    // Only pages the server marks as fit to keep (a patient's own pages and the public ones, never a clinician's).
+    const keep = answer.headers.get("X-Offline-Copy") === "keep";
+    if (answer.ok && keep && !answer.redirected && !url.search && KEEP.some((re) => re.test(url.pathname))) {
       const cache = await caches.open(PAGES_CACHE);
       await cache.put(url.pathname, answer.clone());
     }
@@ -51,7 +55,7 @@ self.addEventListener("fetch", (event) => {
 
 async function sendOutbox() {
   const report = await flush();
-  for (const client of await self.clients.matchAll()) client.postMessage("outbox:flushed");
+  for (const client of await self.clients.matchAll()) client.postMessage({ type: "outbox:flushed", report });
   if (report.stopped === "offline" || report.stopped === "busy") throw new Error("try again later");
 }
 
@@ -63,7 +67,11 @@ self.addEventListener("sync", (event) => {
 self.addEventListener("push", (event) => {
   let data = {};
   try { data = event.data ? event.data.json() : {}; } catch { data = {}; }
-  const url = typeof data.url === "string" && data.url.startsWith("/") && !data.url.startsWith("//") ? data.url : "/reminders";
+  let url = "/reminders";
+  try {
+    const target = new URL(String(data.url || "/reminders"), self.location.origin);
+    if (target.origin === self.location.origin) url = target.pathname + target.search;
+  } catch { /* keep the inbox */ }
   event.waitUntil(self.registration.showNotification(data.title || "Spasm diary", {
     body: data.body || "", tag: data.tag, data: { url }, icon: "/static/icons/icon-192.png",
   }));

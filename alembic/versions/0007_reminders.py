@@ -103,6 +103,7 @@ def upgrade() -> None:
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('acknowledged_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('snoozed_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('link', sa.String(length=200), nullable=True),
     sa.Column('subject_id', sa.String(length=64), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),

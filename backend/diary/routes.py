@@ -41,6 +41,7 @@ from backend.diary.schemas import (
 )
 from backend.diary.services import content_hash, parse_if_match, tombstone, versioned_write
 from backend.flags import services as flags
+from backend.flags.wording import patient_words
 from backend.problems import FieldError, Problem, invalid, not_found
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -75,7 +76,12 @@ def _reevaluate(request: Request[Any, Any, Any], patient: Principal) -> None:
 async def _notices(db: AsyncSession, patient: Principal, *, episode_id: uuid.UUID | None = None,
                    day: dt.date | None = None) -> list[SafetyNotice]:  # fmt: skip
     found = await flags.safety_for(db, patient.user_id, episode_id=episode_id, day=day)
-    return [SafetyNotice(rule_id=n.rule_id, urgency=n.urgency, message=n.message) for n in found]
+    if not found:
+        return []
+    profile = await db.get(PatientProfile, patient.user_id)
+    language = profile.language if profile else "en"
+    return [SafetyNotice(rule_id=n.rule_id, urgency=n.urgency, message=patient_words(n.rule_id, n.message, language))
+            for n in found]  # fmt: skip
 
 
 def _encode_cursor(started_at: dt.datetime, row_id: uuid.UUID) -> str:

@@ -6,8 +6,9 @@ that type. A phone starts with no cursor (everything), stores the cursor of each
 
 Why positions step back a little: a transaction stamps ``updated_at`` before it commits, so a write stamped just before
 the newest row seen may become visible only after this read. Once a type is read to its end, its position is moved no
-later than ``OVERLAP`` ago; the next answer repeats those few rows, which the phone applies by version, harmlessly, and
-a slow commit is never skipped.
+later than ``OVERLAP`` ago; the next answer repeats those rows, which the phone applies by version, harmlessly. A
+commit later than that after its stamp (longer than the pool and lock timeouts allow) could be missed; a per-patient
+change counter bumped inside each write would remove even that window, at the price of one more write per entry.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from backend.diary.models import CheckIn, Episode, PennRating, Regimen
 from backend.diary.schemas import CheckInOut, EpisodeOut, PennOut, RegimenOut
 from backend.problems import FieldError, invalid
 
-OVERLAP = dt.timedelta(seconds=10)
+OVERLAP = dt.timedelta(seconds=60)
 MAX_PAGE = 500
 
 

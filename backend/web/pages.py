@@ -40,6 +40,7 @@ from backend.diary.models import CheckIn, Episode, PatientProfile, PennRating
 from backend.education.articles import flag_link
 from backend.flags.models import LIVE_STATUSES, Flag
 from backend.flags.routes import _order
+from backend.flags.wording import patient_words
 from backend.problems import FieldError, Problem, invalid
 from backend.reports.charts import bars
 from backend.web.i18n import best_language, template_functions
@@ -63,11 +64,14 @@ def page(request: Request[Any, Any, Any], settings: Settings, name: str, status:
          language: str | None = None, **context: Any) -> Template:  # fmt: skip
     token, cookies = _csrf(request, settings)
     words = template_functions(language or best_language(request.headers.get("accept-language")))
+    me = context.get("me")
+    # The service worker keeps an offline copy only of a patient's own pages and public ones, never a clinician's.
+    offline = {"X-Offline-Copy": "keep"} if me is None or me.is_patient else {}
     return Template(
         template_name=name,
         context={"csrf_token": token, **words, **context},
         status_code=status,
-        headers=NO_STORE,
+        headers={**NO_STORE, **offline},
         cookies=cookies,
     )
 
@@ -155,6 +159,7 @@ async def patient_home(
     return page(request, settings, "patient_home.html", language=lang, me=me, week_count=week_count, flags=flags,
                 recent=[_list_item(lang, e, zone) for e in recent], days_logged=days_logged,
                 flag_links={f.rule_id: flag_link(f.rule_id) for f in flags}, checked_in_today=checked_in_today,
+                flag_words={f.id: patient_words(f.rule_id, f.patient_message, lang) for f in flags},
                 penn_due=penn_due, reminders_due=reminders_due)  # fmt: skip
 
 

@@ -220,12 +220,20 @@ async def log_form(request: Request[Any, Any, Any], db: AsyncSession, settings: 
     minutes = int(ago) if ago in {"0", "15", "30", "60"} else 0
     if errors:
         return _log_page(request, settings, patient, profile, status=400, form=keep, errors=errors)
-    if await db.get(Episode, (patient.user_id, episode_id)) is not None:  # the same form sent again
-        return Redirect(f"/episodes/{episode_id}?saved=1", status_code=303)
+    existing = await db.get(Episode, (patient.user_id, episode_id))
+    if existing is not None:
+        same = existing.intensity == int(intensity) and sorted(f"{b['site']}:{b['side']}" for b in existing.body_sites) \
+            == sorted(f"{b.site}:{b.side}" for b in sites)  # fmt: skip
+        if same:  # the same form sent again (a double tap, a reload): one episode
+            return Redirect(f"/episodes/{episode_id}?saved=1", status_code=303)
+        episode_id = uuid.uuid4()  # the page was reused for another spasm: a new entry
     kind = str(form.get("kind") or "spasm")
     data = EpisodeIn(
         kind=kind if kind in catalog.EPISODE_KINDS else "spasm",  # type: ignore[arg-type]
-        started_at=dt.datetime.now(_zone(profile)).replace(microsecond=0) - dt.timedelta(minutes=minutes),
+        # "30 minutes ago" is 30 real minutes, also across a daylight-saving change: subtract in UTC, then go local.
+        started_at=(dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(minutes=minutes)).astimezone(
+            _zone(profile)
+        ),
         intensity=int(intensity),
         body_sites=sites,
     )
@@ -494,6 +502,8 @@ async def history_page(request: Request[Any, Any, Any], db: AsyncSession, settin
     try:
         before = dt.date.fromisoformat(request.query_params.get("before", ""))
     except ValueError:
+        before = _today(profile) + dt.timedelta(days=1)
+    if not dt.date(1900, 1, 1) <= before <= _today(profile) + dt.timedelta(days=1):  # keeps date arithmetic in range
         before = _today(profile) + dt.timedelta(days=1)
     first = before - dt.timedelta(days=14)
     start = dt.datetime.combine(first, dt.time(), zone)

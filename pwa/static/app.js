@@ -1,5 +1,5 @@
 // Every page: installs the service worker, keeps the outbox moving and shows how many entries are waiting.
-import { flush, pending } from "./outbox.js";
+import { flush, forgetCopiesExcept, pending } from "./outbox.js";
 import { enhance } from "./forms.js";
 
 const user = document.body.dataset.user || null;
@@ -44,8 +44,20 @@ export async function sync() {
 if ("serviceWorker" in navigator) {
   navigator.serviceWorker.register("/sw.js", { type: "module", scope: "/" }).catch(() => null);
   navigator.serviceWorker.addEventListener("message", (event) => {
-    if (event.data === "outbox:flushed") showWaiting();
+    if (event.data?.type === "outbox:flushed") {
+      showWaiting();
+      document.dispatchEvent(new CustomEvent("outbox:flushed", { detail: event.data.report }));
+    }
   });
+}
+
+// Pages kept for offline use and the diary's copy belong to one person: when someone else (or nobody) is signed in
+// on this phone, they go. Unsent entries stay, tagged with their owner's account.
+const previous = localStorage.getItem("signed-in-user");
+if (previous !== (user || "")) {
+  if (window.caches) caches.keys().then((keys) => keys.filter((k) => k.startsWith("pages")).forEach((k) => caches.delete(k)));
+  forgetCopiesExcept(user || "").catch(() => null);
+  localStorage.setItem("signed-in-user", user || "");
 }
 
 if (isPatient) {
@@ -53,13 +65,6 @@ if (isPatient) {
   window.addEventListener("online", () => sync());
   document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") sync(); });
   setInterval(() => { if (navigator.onLine) sync(); }, 30000);
-  const signOut = document.querySelector('form[action="/sign-out"]');
-  if (signOut) {
-    signOut.addEventListener("submit", () => {
-      // Pages kept for offline use belong to this person; drop them before the next person signs in.
-      if (window.caches) caches.keys().then((keys) => keys.filter((k) => k.startsWith("pages-")).forEach((k) => caches.delete(k)));
-    });
-  }
 }
 
 enhance({ user, sync, showWaiting });

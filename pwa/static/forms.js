@@ -44,7 +44,8 @@ function enhanceLog(form, ctx) {
     } else {
       clearInterval(tick);
       localStorage.removeItem("timer-start");
-      const seconds = Math.max(1, Math.round((Date.now() - start) / 1000));
+      // A timer left running for more than a day was forgotten: the longest episode the diary takes is 24 hours.
+      const seconds = Math.min(86400, Math.max(1, Math.round((Date.now() - start) / 1000)));
       form.elements.started_at.value = localIso(new Date(start));
       form.elements.duration_seconds.value = String(seconds);
       readout.textContent = `${Math.floor(seconds / 60)}:${pad(seconds % 60)} ✓`;
@@ -58,8 +59,11 @@ function enhanceLog(form, ctx) {
   const errors = document.createElement("div");
   errors.className = "error";
   errors.setAttribute("role", "alert");
+  errors.tabIndex = -1;
   errors.hidden = true;
   form.prepend(errors);
+  form.noValidate = true; // our message, in the page's language, instead of the browser's bubble
+  const save = document.getElementById("save-episode");
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -68,8 +72,14 @@ function enhanceLog(form, ctx) {
     const missing = [];
     if (intensity === undefined) missing.push(form.dataset.needStrength);
     if (!where.length) missing.push(form.dataset.needWhere);
-    if (missing.length) { say(errors, missing.join(" ")); errors.focus?.(); return; }
+    if (missing.length) {
+      say(errors, missing.join(" "));
+      errors.scrollIntoView({ block: "center" });
+      errors.focus();
+      return;
+    }
     errors.hidden = true;
+    save.disabled = true; // a shaking second tap must not log the same spasm twice
     const ago = Number(checked(form, "ago")[0] || 0);
     const started = form.elements.started_at.value || localIso(new Date(Date.now() - ago * 60000));
     const body = {
@@ -84,6 +94,7 @@ function enhanceLog(form, ctx) {
     const id = crypto.randomUUID();
     const url = `/api/v1/episodes/${id}`;
     await enqueue(ctx.user, "PUT", url, body);
+    save.disabled = false;
     form.reset();
     form.elements.started_at.value = "";
     form.elements.duration_seconds.value = "";
@@ -91,13 +102,11 @@ function enhanceLog(form, ctx) {
     text.textContent = saved.dataset.waiting;
     document.getElementById("saved-details").href = `/episodes/${id}`;
     const undo = document.getElementById("saved-undo");
+    undo.disabled = false;
     undo.onclick = async () => {
-      const entry = await get("outbox", `episodes:${id}`);
-      if (entry) await cancel(entry.key);
-      else {
-        const known = await get("records", `episodes:${id}`);
-        await enqueue(ctx.user, "DELETE", url, null, known ? known.record.version : null);
-      }
+      undo.disabled = true;
+      // Forgotten if it never left the phone; otherwise a DELETE follows the create (the server accepts it unversioned).
+      await enqueue(ctx.user, "DELETE", url, null, null);
       text.textContent = saved.dataset.undone;
       await ctx.showWaiting();
       ctx.sync();
@@ -131,8 +140,18 @@ async function enhanceHistory(ctx) {
     list.replaceChildren(...waiting.filter((e) => e.state !== "conflict").map((e) => {
       const item = document.createElement("li");
       const b = e.body || {};
-      item.textContent = `${b.started_at ? b.started_at.slice(0, 16).replace("T", " ") : e.key} · ${b.intensity ?? ""}` +
+      const what = b.started_at ? b.started_at.slice(0, 16).replace("T", " ") : (e.key.split(":")[1] || "");
+      item.textContent = `${what}${b.intensity !== undefined ? ` · ${b.intensity}/10` : ""}` +
         (e.state === "rejected" ? ` · ${e.problem?.detail || ""}` : "");
+      if (e.state === "rejected") {
+        // The server refused it for good (the problem says why): the patient decides, it never vanishes by itself.
+        const discard = document.createElement("button");
+        discard.type = "button";
+        discard.className = "secondary";
+        discard.textContent = list.dataset.discard || "Discard";
+        discard.onclick = async () => { await cancel(e.key); await ctx.showWaiting(); render(); };
+        item.append(" ", discard);
+      }
       return item;
     }));
     box.hidden = list.children.length === 0;
@@ -185,7 +204,11 @@ function enhanceDetails(form, ctx) {
     body.symptoms = checked(form, "symptoms");
     body.impacts = checked(form, "impacts");
     const relief = checked(form, "relief")[0];
-    body.treatments = checked(form, "treatments").map((kind) => ({ kind, relief: relief === undefined ? null : Number(relief) }));
+    const before = Object.fromEntries((record.treatments || []).map((t) => [t.kind, t]));
+    body.treatments = checked(form, "treatments").map((kind) => ({
+      ...(before[kind] || { kind }), relief: relief === undefined ? (before[kind]?.relief ?? null) : Number(relief),
+    }));
+    body.woke_from_sleep = form.elements.woke_from_sleep.checked ? true : (record.woke_from_sleep === null ? null : false);
     body.note = form.elements.note.value.trim() || null;
     const where = checked(form, "where");
     if (where.length) body.body_sites = where.map((w) => { const [site, side] = w.split(":"); return { site, side }; });
@@ -216,8 +239,12 @@ function enhanceCheckin(form, ctx) {
       new_or_worse_symptoms: form.elements.new_or_worse_symptoms.checked ? true : null,
       note: form.elements.note.value.trim() || null, entered_at: localIso(new Date()),
     };
-    const version = Number(form.elements.version.value || 0);
-    await enqueue(ctx.user, "PUT", `/api/v1/checkins/${form.dataset.day}`, body, version || null);
+    // The day is the phone's today: a page kept from another day must not write over that day's check-in.
+    const now = new Date();
+    const today = `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
+    const sameDay = today === form.dataset.day;
+    const version = sameDay ? Number(form.elements.version.value || 0) : 0;
+    await enqueue(ctx.user, "PUT", `/api/v1/checkins/${today}`, body, version || null);
     await ctx.showWaiting();
     const note = document.createElement("p");
     note.className = "ok";

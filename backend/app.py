@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import msgspec
@@ -17,6 +16,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from sqlalchemy import text
 
+from backend import logs
 from backend.accounts.csrf import SAFE_METHODS, check_csrf
 from backend.accounts.dependencies import authenticate, provide_db, provide_principal, provide_settings
 from backend.accounts.rights import RIGHTS_ROUTES
@@ -97,9 +97,7 @@ async def readyz(state: State) -> dict[str, str]:
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
     engine = make_engine(settings)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    for chatty in ("weasyprint", "fontTools"):  # page-by-page progress is noise in the service's log
-        logging.getLogger(chatty).setLevel(logging.ERROR)
+    logs.configure(settings.log_format, settings.log_level)
 
     maker = make_sessionmaker(engine)
     sweeper = Sweeper(maker, settings.sweep_seconds)
@@ -167,6 +165,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
     )
     # Wrapping the whole ASGI handler (not just matched routes) puts the headers on the router's own 404 and 405 too.
-    app.asgi_handler = security_headers(settings.secure_cookies)(app.asgi_handler)
+    app.asgi_handler = logs.access_log(security_headers(settings.secure_cookies)(app.asgi_handler))
     add_problem_responses(app)
     return app

@@ -112,8 +112,9 @@ def main() -> None:
             asyncio.run(_refuse_demo_accounts())
         _banner(args.host, args.port)
         proxy = bool(args.forwarded_allow_ips)
-        uvicorn.run("backend.asgi:app", host=args.host, port=args.port, workers=args.workers, log_level="info",
-                    proxy_headers=proxy, forwarded_allow_ips=args.forwarded_allow_ips or None)  # fmt: skip
+        # The app configures logging itself (backend/logs.py); uvicorn's access line would carry ids and queries.
+        uvicorn.run("backend.asgi:app", host=args.host, port=args.port, workers=args.workers, log_config=None,
+                    access_log=False, proxy_headers=proxy, forwarded_allow_ips=args.forwarded_allow_ips or None)  # fmt: skip
 
 
 if __name__ == "__main__":

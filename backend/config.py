@@ -56,6 +56,8 @@ class Settings:
     limit_writes_per_minute: int = 1000  # diary writes per patient
     limit_redeem_per_hour: int = 10  # invitation-code attempts per clinician (twice that per address)
     flag_delay_seconds: float = 2.0  # writes within this time share one full flag evaluation
+    log_format: str = "text"  # "json" (one object per line) is the default in production
+    log_level: str = "info"
     reminder_seconds: int = 20  # how often this process plans and sends due reminders; 0 turns it off
     vapid_subject: str = "mailto:operator@example.org"  # who push services may contact about our pushes
     smtp_host: str = ""  # e-mail reminders only when set
@@ -79,6 +81,10 @@ class Settings:
         return self.database_url.startswith("sqlite")
 
     def check(self) -> None:
+        if self.log_format not in {"json", "text"}:
+            raise ConfigError(f"SPASM_LOG_FORMAT must be json or text, got {self.log_format!r}")
+        if self.log_level not in {"debug", "info", "warning", "error"}:
+            raise ConfigError(f"SPASM_LOG_LEVEL must be debug, info, warning or error, got {self.log_level!r}")
         if self.environment not in {"development", "test", "production"}:
             raise ConfigError(f"SPASM_ENV must be development, test or production, got {self.environment!r}")
         for name in ("patient_idle_minutes", "patient_absolute_minutes", "clinician_idle_minutes",
@@ -124,6 +130,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         limit_redeem_per_hour=_int(env, "SPASM_LIMIT_REDEEM_PER_HOUR", defaults.limit_redeem_per_hour),
         flag_delay_seconds=_float(env, "SPASM_FLAG_DELAY_SECONDS", defaults.flag_delay_seconds),
         reminder_seconds=_int(env, "SPASM_REMINDER_SECONDS", defaults.reminder_seconds),
+        log_format=env.get("SPASM_LOG_FORMAT", "json" if env.get("SPASM_ENV") == "production" else "text"),
+        log_level=env.get("SPASM_LOG_LEVEL", defaults.log_level).lower(),
         vapid_subject=env.get("SPASM_VAPID_SUBJECT", defaults.vapid_subject),
         smtp_host=env.get("SPASM_SMTP_HOST", ""),
         smtp_port=_int(env, "SPASM_SMTP_PORT", defaults.smtp_port),

@@ -104,9 +104,14 @@ def wrk(url: str, script: Path | None = None, seconds: int = SECONDS) -> dict[st
 
 
 def peak_memory_mb(pid: int) -> float:
-    """VmHWM: the high-water mark of the process's resident memory, from the kernel."""
+    """VmHWM, the high-water mark of resident memory from the kernel, summed over the server and its worker
+    processes (granian serves from a child process)."""
+    total = 0.0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            total += peak_memory_mb(int(child))
     status = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024  # type: ignore[union-attr]
+    return total + int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024  # type: ignore[union-attr]
 
 
 def _ensure_wrk() -> None:
@@ -183,4 +188,7 @@ async def run() -> None:
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         await asyncio.to_thread(logging_under_load, folder, 8791, "uvicorn")
+        granian = [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", "8793",
+                   "--workers", "1", "--log-level", "warning", "backend.asgi:app"]  # fmt: skip
+        await asyncio.to_thread(logging_under_load, folder, 8793, "granian", granian)
         await asyncio.to_thread(sync_upload, folder, 8792)

@@ -58,6 +58,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "load_demo_data": False,
         "sweep_seconds": 0,
         "reminder_seconds": 0,
+        "log_level": "warning",
         "flag_delay_seconds": 0,
         # Every test browser comes from the same address; the limits have tests of their own.
         "limit_sign_in_per_address": 1_000_000,

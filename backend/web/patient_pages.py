@@ -142,6 +142,15 @@ def _messages(problem: Problem, lang: str) -> list[str]:
     return [_t(lang, str(problem.detail))]
 
 
+# What a clinician did, in words (audit actions are "<area>.<verb>": report.read, flags.resolve, export.csv...).
+ACTIONS = {
+    "report": N_("Opened your report"), "flags": N_("Looked at or acted on your flags"),
+    "export": N_("Exported your diary"), "triage": N_("Saw you in their patient list"),
+    "measures": N_("Looked at your numbers"), "review": N_("Marked your diary reviewed"),
+    "appointment": N_("Scheduled or changed a follow-up"), "ashworth": N_("Recorded a muscle tone grade"),
+    "thresholds": N_("Adjusted your follow-up rules"), "care-link": N_("Linked to your diary"),
+}  # fmt: skip
+LOOKED = N_("Looked at your diary")
 DIGITS = re.compile(r"[0-9]{1,9}")
 
 
@@ -652,7 +661,9 @@ async def access_history_page(request: Request[Any, Any, Any], db: AsyncSession,
     profile = await _profile(db, patient)
     zone = _zone(profile)
     found = (await access_history.fn(db, patient, 200)).content
-    events = [{"at": e.at.astimezone(zone).strftime("%d/%m/%Y %H:%M"), "who": e.who, "action": e.action} for e in found]
+    lang = profile.language
+    events = [{"at": e.at.astimezone(zone).strftime("%d/%m/%Y %H:%M"), "who": e.who,
+               "action": _t(lang, ACTIONS.get(e.action.split(".")[0], LOOKED))} for e in found]  # fmt: skip
     return page(request, settings, "patient/access_history.html", language=profile.language, me=patient, events=events)
 
 

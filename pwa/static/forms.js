@@ -29,6 +29,7 @@ function enhanceLog(form, ctx) {
 
   const show = () => {
     const start = Number(localStorage.getItem("timer-start") || 0);
+    button.setAttribute("aria-pressed", start ? "true" : "false");
     if (!start) { button.textContent = button.dataset.start; return; }
     const seconds = Math.round((Date.now() - start) / 1000);
     readout.textContent = `${Math.floor(seconds / 60)}:${pad(seconds % 60)}`;
@@ -49,6 +50,7 @@ function enhanceLog(form, ctx) {
       form.elements.started_at.value = localIso(new Date(start));
       form.elements.duration_seconds.value = String(seconds);
       readout.textContent = `${Math.floor(seconds / 60)}:${pad(seconds % 60)} ✓`;
+      readout.setAttribute("aria-live", "polite"); // the result is read out once, not every second while it runs
       button.textContent = button.dataset.start;
     }
     show();

@@ -127,14 +127,17 @@ export function flush() {
   }
   flushing = (async () => {
     const total = { sent: 0, notices: [], stopped: null };
-    do {
+    for (;;) {
       again = false;
       const report = await send();
       total.sent += report.sent;
       total.notices.push(...report.notices);
       total.stopped = report.stopped;
-    } while (again && !total.stopped);
-    if (!total.stopped) await pull().catch(() => null);
+      if (total.stopped) break;
+      if (again) continue; // something was queued while sending: send that first
+      await pull().catch(() => null);
+      if (!again) break; // or while pulling
+    }
     return total;
   })().finally(() => { flushing = null; });
   return flushing;

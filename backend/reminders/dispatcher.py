@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import uuid
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -78,7 +79,20 @@ class Dispatcher:
             for reminder in claimed:
                 delivered += await self.deliver(reminder, now)
 
+    async def _still_mine(self, reminder: Reminder, now: dt.datetime) -> bool:
+        """Renews this dispatcher's lease right before sending; if another dispatcher took the reminder over (this one
+        was slower than its lease), it is theirs to send."""
+        async with self.maker() as db:
+            result: Any = await db.execute(update(Reminder).where(
+                Reminder.patient_id == reminder.patient_id, Reminder.id == reminder.id, Reminder.status == "claimed",
+                Reminder.claimed_by == self.name).values(claimed_until=now + services.LEASE)
+                .execution_options(synchronize_session=False))  # fmt: skip
+            await db.commit()
+            return bool(result.rowcount)
+
     async def deliver(self, reminder: Reminder, now: dt.datetime) -> int:
+        if not await self._still_mine(reminder, now):
+            return 0
         async with self.maker() as db:
             profile = await db.get(PatientProfile, reminder.patient_id)
             user = await db.get(User, reminder.patient_id)
@@ -100,8 +114,9 @@ class Dispatcher:
                 db.add(DeliveryAttempt(patient_id=reminder.patient_id, reminder_id=reminder.id, channel=outcome.channel,
                                        at=now, outcome="delivered" if outcome.ok else ("gone" if outcome.gone else "failed"),
                                        detail=outcome.detail, dispatcher=self.name))  # fmt: skip
-            # The inbox always has it; push and e-mail are retried only while none of them got through.
-            retry = bool(outcomes) and not any(o.ok or o.gone for o in outcomes)
+            # The inbox always has it; push and e-mail are retried while none got through and one may still (a
+            # subscription the push service forgot is gone for good, not a way through).
+            retry = not any(o.ok for o in outcomes) and any(not o.ok and not o.gone for o in outcomes)
             if not outcomes:
                 db.add(DeliveryAttempt(patient_id=reminder.patient_id, reminder_id=reminder.id, channel="inbox", at=now,
                                        outcome="delivered", detail=None, dispatcher=self.name))  # fmt: skip

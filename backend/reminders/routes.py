@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import ipaddress
 import secrets
 import uuid
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -199,9 +201,31 @@ async def push_key(db: AsyncSession) -> dict[str, str]:
     return {"public_key": (await delivery.vapid_keys(db)).public}
 
 
+def public_push_service(endpoint: str) -> bool:
+    """A push endpoint must be a public https address: the server posts to it, and must not be made to post into
+    its own network (SSRF). Literal private, loopback and link-local addresses and local names are refused."""
+    parts = urlsplit(endpoint)
+    host = (parts.hostname or "").lower()
+    if (
+        parts.scheme != "https"
+        or not host
+        or host == "localhost"
+        or host.endswith((".local", ".internal", ".localhost"))
+    ):
+        return False
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return "." in host
+    return address.is_global
+
+
 @post("/api/v1/push/subscriptions", tags=["reminders"], status_code=201,
       summary="Send reminders to this browser by Web Push", dependencies=PATIENT)  # fmt: skip
-async def subscribe(db: AsyncSession, patient: Principal, data: PushSubscriptionIn) -> Response[dict[str, str]]:
+async def subscribe(db: AsyncSession, settings: Settings, patient: Principal,
+                    data: PushSubscriptionIn) -> Response[dict[str, str]]:  # fmt: skip
+    if settings.production and not public_push_service(data.endpoint):
+        raise invalid([FieldError("endpoint", "must be the https address of a public push service")])
     existing = (await db.execute(select(PushSubscription).where(
         PushSubscription.patient_id == patient.user_id, PushSubscription.endpoint == data.endpoint))).scalar_one_or_none()  # fmt: skip
     if existing is None:

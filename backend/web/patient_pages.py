@@ -151,6 +151,8 @@ ACTIONS = {
     "thresholds": N_("Adjusted your follow-up rules"), "care-link": N_("Linked to your diary"),
 }  # fmt: skip
 LOOKED = N_("Looked at your diary")
+CHECKIN_CONFLICT = N_("This day's check-in was saved from somewhere else meanwhile. Your answers are shown; save again "
+                      "to keep them.")  # fmt: skip
 DIGITS = re.compile(r"[0-9]{1,9}")
 
 
@@ -366,7 +368,8 @@ async def episode_form(request: Request[Any, Any, Any], db: AsyncSession, settin
             rows = [(_t(lang, FIELD_NAMES[key]), _shown(lang, key, saved[key]), _shown(lang, key, mine[key]))
                     for key in ("kind", "intensity", "duration_minutes", "where", "triggers", "treatments", "note")
                     if saved[key] != mine[key]]  # fmt: skip
-            return _episode_page(request, settings, patient, profile, current, status=409, conflict=rows)
+            # The form shows the patient's version on top of the saved one: saving again keeps theirs.
+            return _episode_page(request, settings, patient, profile, current, status=409, conflict=rows, e=mine)
         return _episode_page(request, settings, patient, profile, current, status=problem.status_code,
                              errors=_messages(problem, profile.language))  # fmt: skip
     return Redirect(f"/episodes/{episode_id}?saved=1", status_code=303)
@@ -445,6 +448,11 @@ async def checkin_form(request: Request[Any, Any, Any], db: AsyncSession, settin
     except Problem as problem:
         await db.rollback()
         profile = await _profile(db, patient)  # the rollback expired it
+        if problem.status_code in (412, 428):  # the day's check-in was saved elsewhere meanwhile (another phone)
+            row = await db.get(CheckIn, (patient.user_id, day))
+            theirs = {**msgspec.structs.asdict(data), "version": row.version if row else None}
+            return await _checkin_page(request, db, settings, patient, profile, day, status=409, c=theirs,
+                                       errors=[_t(profile.language, CHECKIN_CONFLICT)])  # fmt: skip
         return await _checkin_page(request, db, settings, patient, profile, day, status=problem.status_code,
                                    errors=_messages(problem, profile.language))  # fmt: skip
     if out.safety:

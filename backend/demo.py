@@ -162,5 +162,15 @@ async def load_demo(db: AsyncSession, today: dt.date | None = None) -> bool:
     for r in diary.regimens:
         db.add(Regimen(patient_id=patient.id, note=None, entered_at=now, updated_at=now, version=1,
                        content_hash="demo", **r))  # type: ignore[arg-type]  # fmt: skip
+    # Reminders to show: a daily nudge in the evening, quiet nights, and a follow-up next week.
+    from backend.reminders.models import Appointment, ReminderPreferences
+    from backend.reminders.services import plan_patient
+
+    db.add(ReminderPreferences(patient_id=patient.id, daily_log_at=dt.time(20, 30), medicines=True,
+                               quiet_start=dt.time(22, 30), quiet_end=dt.time(7, 30), email=False, updated_at=now))  # fmt: skip
+    follow_up = dt.datetime.combine(today + dt.timedelta(days=6), dt.time(10, 30), zoneinfo.ZoneInfo(TIME_ZONE))
+    db.add(Appointment(patient_id=patient.id, clinician_id=clinician.id, starts_at=follow_up, minutes=30,
+                       place="Neurology clinic, room 4", created_at=now))  # fmt: skip
     await db.commit()
+    await plan_patient(db, patient.id, now)
     return True

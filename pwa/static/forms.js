@@ -14,6 +14,14 @@ export function localIso(date) {
 
 const checked = (form, name) => [...form.querySelectorAll(`input[name="${name}"]:checked`)].map((i) => i.value);
 
+function savedOnThePhone(form) {
+  const note = document.createElement("p");
+  note.className = "ok";
+  note.setAttribute("role", "status");
+  note.textContent = form.dataset.waiting || "Saved on this phone.";
+  form.before(note);
+}
+
 function say(element, text) {
   element.textContent = text;
   element.hidden = false;
@@ -218,11 +226,7 @@ function enhanceDetails(form, ctx) {
     if (minutes) { body.duration_seconds = minutes * 60; body.ended_at = null; }
     await enqueue(ctx.user, "PUT", `/api/v1/episodes/${record.id}`, body, record.version);
     await ctx.showWaiting();
-    const note = document.createElement("p");
-    note.className = "ok";
-    note.setAttribute("role", "status");
-    note.textContent = form.dataset.waiting || "Saved on this phone.";
-    form.before(note);
+    savedOnThePhone(form);
   });
 }
 
@@ -248,11 +252,7 @@ function enhanceCheckin(form, ctx) {
     const version = sameDay ? Number(form.elements.version.value || 0) : 0;
     await enqueue(ctx.user, "PUT", `/api/v1/checkins/${today}`, body, version || null);
     await ctx.showWaiting();
-    const note = document.createElement("p");
-    note.className = "ok";
-    note.setAttribute("role", "status");
-    note.textContent = form.dataset.waiting || "Saved on this phone.";
-    form.before(note);
+    savedOnThePhone(form);
   });
 }
 

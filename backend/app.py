@@ -163,6 +163,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_startup=[sweeper.start, dispatcher.start],
         on_shutdown=[dispose],
         debug=False,
+        logging_config=None,  # backend/logs.py configures logging; Litestar's own set-up would replace it
     )
     # Wrapping the whole ASGI handler (not just matched routes) puts the headers on the router's own 404 and 405 too.
     app.asgi_handler = logs.access_log(security_headers(settings.secure_cookies)(app.asgi_handler))

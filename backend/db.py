@@ -87,6 +87,7 @@ def make_engine(settings: Settings) -> AsyncEngine:
             pool_size=1,
             max_overflow=0,
             pool_timeout=30,
+            hide_parameters=True,  # an error in the log must not carry a note or a name from the statement
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
@@ -95,6 +96,7 @@ def make_engine(settings: Settings) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         pool_pre_ping=True,
+        hide_parameters=True,
     )
 
 

@@ -40,3 +40,7 @@ async def test_a_request_is_logged_by_its_route_template_without_ids_or_content(
     text = "\n".join(logs.JsonFormatter().format(r) for r in caplog.records)
     assert str(episode_id) not in text and secret not in text
     assert patient.user is not None and patient.user["email"] not in text
+
+
+def test_database_errors_never_carry_the_statements_values(app: Any) -> None:
+    assert app.state.engine.sync_engine.hide_parameters is True

@@ -36,6 +36,10 @@ NO_STORE = {"Cache-Control": "no-store"}
 PATIENT = {"patient": Provide(provide_patient)}
 CLINICIAN = {"clinician": Provide(provide_clinician)}
 SHOWN = ("pending", "claimed", "sent", "failed")
+# No control characters: PostgreSQL refuses NUL in text, and none belongs in a name, a place or an address.
+URL = r"^https?://[^\x00-\x20\x7f]+$"
+ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
+TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 
 
 class ReminderOut(msgspec.Struct, kw_only=True):
@@ -80,20 +84,20 @@ class PushKeys(Input, kw_only=True, forbid_unknown_fields=True):
 
 
 class PushSubscriptionIn(Input, kw_only=True, forbid_unknown_fields=True):
-    endpoint: Annotated[str, Meta(min_length=12, max_length=2000, pattern=r"^https?://")]
+    endpoint: Annotated[str, Meta(min_length=12, max_length=2000, pattern=URL)]
     keys: PushKeys
     expirationTime: int | float | None = None
 
 
 class EndpointIn(Input, kw_only=True, forbid_unknown_fields=True):
-    endpoint: Annotated[str, Meta(min_length=12, max_length=2000)]
+    endpoint: Annotated[str, Meta(min_length=12, max_length=2000, pattern=URL)]
 
 
 class AppointmentIn(Input, kw_only=True, forbid_unknown_fields=True):
     starts_at: Annotated[dt.datetime, Meta(tz=True)]
     minutes: Annotated[int, Meta(ge=5, le=480)] = 30
-    place: Annotated[str, Meta(max_length=200)] | None = None
-    note: Annotated[str, Meta(max_length=2000)] | None = None
+    place: Annotated[str, Meta(max_length=200, pattern=ONE_LINE)] | None = None
+    note: Annotated[str, Meta(max_length=2000, pattern=TEXT)] | None = None
 
 
 class AppointmentOut(msgspec.Struct, kw_only=True):
@@ -437,7 +441,11 @@ async def appointment_form(request: Request[Any, Any, Any], db: AsyncSession, cl
         raise invalid([FieldError("starts_at", "must be a date and time such as 2026-12-01T10:30")]) from exc
     starts = local.replace(tzinfo=zone) if local.tzinfo is None else local
     place = str(form.get("place") or "").strip()[:200] or None
-    await schedule(request, db, clinician, patient_id, AppointmentIn(starts_at=starts, place=place))
+    try:
+        data = msgspec.convert({"starts_at": starts, "place": place}, AppointmentIn)
+    except msgspec.ValidationError as exc:
+        raise invalid([FieldError("place", "must be one line of plain text")]) from exc
+    await schedule(request, db, clinician, patient_id, data)
     return Redirect(f"/patients/{patient_id}/report?scheduled=1", status_code=303)
 
 

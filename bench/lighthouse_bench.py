@@ -38,7 +38,7 @@ def _ensure_tools() -> None:
 
 def _serve(database: Path, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "SPASM_DATABASE_URL": f"sqlite+aiosqlite:///{database}", "SPASM_SECRET_KEY": "b" * 40,
-           "SPASM_SWEEP_SECONDS": "0"}  # fmt: skip
+           "SPASM_SWEEP_SECONDS": "0", "SPASM_LOG_LEVEL": "warning"}  # fmt: skip
     subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=ROOT, env=env, check=True,
                    capture_output=True)  # fmt: skip
     return subprocess.Popen([sys.executable, "-m", "uvicorn", "backend.asgi:app", "--port", str(port), "--log-level",
@@ -93,6 +93,8 @@ def _lighthouse(url: str, cookie: str) -> dict[str, float]:
     scores = {name: round(100 * (category["score"] or 0)) for name, category in report["categories"].items()}
     failing = [f"{a['id']} ({a['score']})" for a in report["audits"].values()
                if a.get("score") is not None and a["score"] < 0.9 and a.get("scoreDisplayMode") == "binary"]  # fmt: skip
+    for item in report["audits"].get("errors-in-console", {}).get("details", {}).get("items", [])[:3]:
+        failing.append(f"console: {str(item.get('description', ''))[:160]}")
     scores["failing"] = failing  # type: ignore[assignment]
     return scores
 
@@ -114,10 +116,14 @@ async def run() -> None:
             print("Lighthouse 12, mobile preset, Debian Chromium; targets: "
                   + ", ".join(f"{k} >= {v}" for k, v in TARGETS.items()))  # fmt: skip
             pages = [("home", "/", cookie), ("log", "/log", cookie), ("my trends", "/trends", cookie),
-                     ("episode", episode_page, cookie), ("article", "/learn/self-care", cookie),
+                     ("episode", episode_page, cookie), ("reminders", "/reminders", cookie),
+                     ("article", "/learn/self-care", cookie),
                      ("clinician report", report_page, clinician_cookie)]  # fmt: skip
             for name, path, who in pages:
-                scores = await asyncio.to_thread(_lighthouse, base + path, who)
+                try:
+                    scores = await asyncio.to_thread(_lighthouse, base + path, who)
+                except subprocess.CalledProcessError:  # Lighthouse now and then loses its Chrome: once more
+                    scores = await asyncio.to_thread(_lighthouse, base + path, who)
                 verdict = all(scores[k] >= v for k, v in TARGETS.items())
                 print(f"{name:16} performance {scores['performance']:3}  accessibility {scores['accessibility']:3}  "
                       f"best practices {scores['best-practices']:3}  {'meets' if verdict else 'BELOW'} target"

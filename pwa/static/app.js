@@ -55,16 +55,20 @@ if ("serviceWorker" in navigator) {
 // on this phone, they go. Unsent entries stay, tagged with their owner's account.
 const previous = localStorage.getItem("signed-in-user");
 if (previous !== (user || "")) {
-  if (window.caches) caches.keys().then((keys) => keys.filter((k) => k.startsWith("pages")).forEach((k) => caches.delete(k)));
+  if (window.caches) {
+    caches.keys().then((keys) => Promise.all(keys.filter((k) => k.startsWith("pages")).map((k) => caches.delete(k))))
+      .catch(() => null);
+  }
   forgetCopiesExcept(user || "").catch(() => null);
   localStorage.setItem("signed-in-user", user || "");
 }
 
 if (isPatient) {
   if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => null);
-  window.addEventListener("online", () => sync());
-  document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") sync(); });
-  setInterval(() => { if (navigator.onLine) sync(); }, 30000);
+  const quietly = () => sync().catch(() => null); // a failed round is retried by the next one
+  window.addEventListener("online", quietly);
+  document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") quietly(); });
+  setInterval(() => { if (navigator.onLine) quietly(); }, 30000);
 }
 
 enhance({ user, sync, showWaiting });

@@ -260,7 +260,7 @@ export function enhance(ctx) {
   if (!ctx.user) return;
   const log = document.getElementById("log-form");
   if (log) enhanceLog(log, ctx);
-  if (document.getElementById("pending")) enhanceHistory(ctx);
+  if (document.getElementById("pending")) enhanceHistory(ctx).catch(() => null);
   const push = document.getElementById("push");
   if (push) enhancePush(push).catch(() => null);
   const checkin = document.getElementById("checkin-form");
@@ -272,6 +272,6 @@ export function enhance(ctx) {
     all("outbox").then((entries) => {
       const mine = entries.filter((e) => e.user === ctx.user);
       if (mine.length) { waiting.hidden = false; waiting.textContent = document.getElementById("outbox-status").textContent; }
-    });
+    }).catch(() => null);
   }
 }

@@ -65,6 +65,10 @@ if (previous !== (user || "")) {
 
 if (isPatient) {
   if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => null);
+  // The log page must open offline even if it was never visited: keep a copy as soon as a patient page is open.
+  if (window.caches) {
+    caches.open("pages").then((cache) => cache.match("/log").then((kept) => kept || cache.add("/log"))).catch(() => null);
+  }
   const quietly = () => sync().catch(() => null); // a failed round is retried by the next one
   window.addEventListener("online", quietly);
   document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") quietly(); });

@@ -196,3 +196,17 @@ def test_a_check_in_made_offline_arrives_when_back_online(phone: Page, browser_e
     phone.evaluate("window.dispatchEvent(new Event('online'))")
     expect(phone.locator("#outbox-status")).to_be_hidden(timeout=15_000)
     assert api(context, "GET", f"/api/v1/checkins/{day}", expect=200)["stiffness"] == 6
+
+
+def test_the_log_page_opens_offline_even_if_it_was_never_visited(phone: Page, browser_errors: Any) -> None:
+    context = phone.context
+    new_patient(context)
+    phone.goto("/")
+    wait_for_worker(phone)
+    phone.wait_for_function("caches.open('pages').then((c) => c.match('/log')).then((r) => !!r)")
+    context.set_offline(True)
+    browser_errors.allow(r"ERR_INTERNET_DISCONNECTED", r"Failed to fetch", r"net::ERR")
+    phone.goto("/log")
+    expect(phone.locator("h1")).to_have_text("Log a spasm")
+    tap_log(phone, 5, "Right: calf")
+    expect(phone.locator("#saved-text")).to_contain_text("Saved on this phone")

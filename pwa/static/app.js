@@ -75,5 +75,18 @@ if (isPatient) {
   setInterval(() => { if (navigator.onLine) quietly(); }, 30000);
 }
 
+const signOut = document.getElementById("sign-out");
+if (signOut && user) {
+  signOut.addEventListener("submit", async (event) => {
+    if (signOut.dataset.confirmed) return;
+    event.preventDefault();
+    const waiting = await pending(user).catch(() => []);
+    // eslint-disable-next-line no-alert -- a plain dialog works with every screen reader and switch
+    if (waiting.length && !window.confirm(signOut.dataset.waiting)) return;
+    signOut.dataset.confirmed = "yes";
+    signOut.requestSubmit();
+  });
+}
+
 enhance({ user, sync, showWaiting });
 showWaiting().then(() => sync()).catch(() => null);

@@ -210,3 +210,47 @@ def test_the_log_page_opens_offline_even_if_it_was_never_visited(phone: Page, br
     expect(phone.locator("h1")).to_have_text("Log a spasm")
     tap_log(phone, 5, "Right: calf")
     expect(phone.locator("#saved-text")).to_contain_text("Saved on this phone")
+
+
+def test_entries_waiting_at_sign_out_stay_on_the_phone_and_arrive_after_signing_in_again(
+    phone: Page, browser_errors: Any
+) -> None:
+    context = phone.context
+    patient = new_patient(context)
+    phone.goto("/log")
+    browser_errors.allow(r"Failed to fetch", r"net::ERR")
+    # The server cannot be reached for writes, from the page or from the service worker's Background Sync.
+    context.route("**/api/v1/episodes/*", lambda route: route.abort())
+    tap_log(phone, 8, "Left: calf")
+    expect(phone.locator("#outbox-status")).to_have_text("1 entry waiting to be sent")
+    answers = ["dismiss", "accept"]
+    asked: list[str] = []
+
+    def answer(dialog: Any) -> None:
+        asked.append(dialog.message)
+        dialog.dismiss() if answers.pop(0) == "dismiss" else dialog.accept()
+
+    phone.on("dialog", answer)
+    phone.get_by_role("button", name="Sign out").click()
+    for _ in range(50):
+        if asked:
+            break
+        phone.wait_for_timeout(100)
+    assert asked and "not reached the server" in asked[0]
+    expect(phone.locator("h1")).to_have_text("Log a spasm")  # dismissed: still signed in
+    phone.get_by_role("button", name="Sign out").click()
+    expect(phone.locator("h1")).to_have_text("Sign in")
+    assert len(asked) == 2
+    context.unroute("**/api/v1/episodes/*")
+    phone.get_by_label("E-mail").fill(patient["email"])
+    phone.get_by_label("Password").fill(patient["password"])
+    phone.get_by_role("button", name="Sign in").tap()
+    expect(phone.locator("h1")).to_contain_text("Hello")
+    arrived: list[dict[str, Any]] = []
+    for _ in range(150):  # the app sends it when it opens; the status line starts hidden, so wait for the server
+        arrived = episodes(context)
+        if arrived:
+            break
+        phone.wait_for_timeout(100)
+    assert [(e["intensity"], e["body_sites"]) for e in arrived] == [(8, [{"site": "calf", "side": "left"}])]
+    expect(phone.locator("#outbox-status")).to_be_hidden()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgspec
 
@@ -23,6 +24,14 @@ from backend.diary.schemas import (
     RegimenOut,
     Treatment,
 )
+
+
+def zone_of(profile: PatientProfile | None) -> ZoneInfo:
+    """The patient's time zone (checked when it was saved), or UTC when there is no profile."""
+    try:
+        return ZoneInfo(profile.time_zone) if profile is not None and profile.time_zone else ZoneInfo("UTC")
+    except (KeyError, ValueError):
+        return ZoneInfo("UTC")
 
 
 def offset_of(value: dt.datetime) -> int:

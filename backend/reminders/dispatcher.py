@@ -14,7 +14,6 @@ import os
 import socket
 import uuid
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -22,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from backend.accounts.models import User
 from backend.config import Settings
 from backend.diary.models import PatientProfile
+from backend.diary.records import zone_of
 from backend.reminders import delivery, services
 from backend.reminders.models import DeliveryAttempt, Reminder
 
@@ -98,7 +98,7 @@ class Dispatcher:
             user = await db.get(User, reminder.patient_id)
             if profile is None or user is None:
                 return 0
-            zone = ZoneInfo(profile.time_zone) if profile.time_zone else ZoneInfo("UTC")
+            zone = zone_of(profile)
             if not await services.still_needed(db, reminder, zone):
                 await self._finish(db, reminder, services.finish_values(False, reminder.attempts, now, skipped=True))
                 return 0

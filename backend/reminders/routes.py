@@ -10,7 +10,6 @@ import secrets
 import uuid
 from typing import Annotated, Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Request, Response, delete, get, post, put
@@ -27,6 +26,7 @@ from backend.care.access import require_link
 from backend.config import Settings
 from backend.db import utcnow
 from backend.diary.models import PatientProfile
+from backend.diary.records import zone_of
 from backend.diary.schemas import ClockTime, Input
 from backend.problems import FieldError, Problem, invalid, not_found
 from backend.reminders import calendar, delivery, services
@@ -357,7 +357,7 @@ async def _reminders_page(request: Request[Any, Any, Any], db: AsyncSession, set
 
     profile = await db.get(PatientProfile, me.user_id)
     language = profile.language if profile else "en"
-    zone = ZoneInfo(profile.time_zone) if profile else ZoneInfo("UTC")
+    zone = zone_of(profile)
     now = utcnow()
     box = await inbox(db, me.user_id, now)
     appointments = [a for a in (await db.execute(select(Appointment).where(
@@ -434,7 +434,7 @@ async def appointment_form(request: Request[Any, Any, Any], db: AsyncSession, cl
     """The report page's form: a local date and time in the patient's own time zone."""
     form = await request.form()
     profile = await db.get(PatientProfile, patient_id)
-    zone = ZoneInfo(profile.time_zone) if profile else ZoneInfo("UTC")
+    zone = zone_of(profile)
     try:
         local = dt.datetime.fromisoformat(str(form.get("starts_at") or ""))
     except ValueError as exc:

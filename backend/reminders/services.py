@@ -22,6 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.diary.models import CheckIn, Episode, PatientProfile, Regimen
+from backend.diary.records import zone_of
 from backend.flags.models import LIVE_STATUSES, Flag
 from backend.reminders import planner
 from backend.reminders.models import Appointment, Reminder, ReminderPreferences
@@ -54,10 +55,7 @@ async def plan_patient(db: AsyncSession, patient_id: uuid.UUID, now: dt.datetime
     profile = await db.get(PatientProfile, patient_id)
     if profile is None:
         return 0
-    try:
-        zone = ZoneInfo(profile.time_zone)
-    except (KeyError, ValueError):
-        zone = ZoneInfo("UTC")
+    zone = zone_of(profile)
     appointments = [planner.AppointmentFact(str(a.id), a.starts_at) for a in (await db.execute(select(Appointment).where(
         Appointment.patient_id == patient_id, Appointment.cancelled_at.is_(None), Appointment.starts_at > now,
     ))).scalars()]  # fmt: skip

@@ -55,6 +55,11 @@ def best_language(accept_language: str | None) -> str:
     return min(choices)[2] if choices else DEFAULT
 
 
+def N_(text: str) -> str:
+    """Marks text for the catalogs where it is defined; it is translated where it is shown (``translate``)."""
+    return text
+
+
 def template_functions(language: str) -> dict[str, Any]:
     """``_``, ``gettext`` and ``ngettext`` for a template, in the style of Jinja's newstyle gettext (values escaped)."""
     found = translations(language if language in LANGUAGES else DEFAULT)
@@ -91,18 +96,11 @@ def _extract() -> None:
     for filename, lineno, message, _comments, _context in extract_from_dir(root, method_map, options, keywords):
         template.add(message, locations=[(filename, lineno)])
     python_keywords = {"_t": (2,), "t": None, "translate": (2,), "N_": None}
-    backend = Path(__file__).resolve().parents[1]
-    for area in ("web", "reminders", "education", "flags/wording.py"):  # where people's words come from Python
-        folder = backend / area
-        if folder.is_file():
-            from babel.messages.extract import extract_from_file
-
-            found = ((folder.name, *rest) for rest in extract_from_file("python", folder, python_keywords))
-            area = str(Path(area).parent)
-        else:
-            found = extract_from_dir(folder, [("**.py", "python")], {}, python_keywords)
-        for filename, lineno, message, _comments, _context in found:
-            template.add(message, locations=[(f"backend/{area}/{filename}", lineno)])
+    # Where people's words come from Python (the flag rules' own `t` is their thresholds, so only wording.py there).
+    areas = [(pattern, "python") for pattern in ("web/**.py", "reminders/**.py", "education/**.py", "flags/wording.py")]
+    for filename, lineno, message, _comments, _context in extract_from_dir(Path(__file__).resolve().parents[1], areas,
+                                                                           {}, python_keywords):  # fmt: skip
+        template.add(message, locations=[(f"backend/{filename}", lineno)])
     for label in diary_catalog.labels():
         template.add(label, locations=[("backend/diary/catalog.py", 0)])
     for language in LANGUAGES:

@@ -113,10 +113,10 @@ async def viewer(request: Request[Any, Any, Any], db: AsyncSession, settings: Se
 async def patient_home(
     request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, me: Principal
 ) -> Template:
-    from backend.web.patient_pages import _list_item, _profile, _today, _week_of, _zone
+    from backend.web.patient_pages import _list_item, _profile, _today, _week_of, zone_of
 
     profile = await _profile(db, me)
-    zone, lang = _zone(profile), profile.language
+    zone, lang = zone_of(profile), profile.language
     since = dt.datetime.now(dt.UTC) - dt.timedelta(days=7)
     recent = (
         (

@@ -6,6 +6,7 @@ Writes go through the same functions as the JSON API (diary.routes.save_*), so t
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import re
 import uuid
@@ -29,13 +30,14 @@ from backend.care.routes import access_history
 from backend.config import Settings
 from backend.diary import catalog, records
 from backend.diary.models import CheckIn, Episode, PatientProfile, PennRating
+from backend.diary.records import zone_of
 from backend.diary.routes import save_checkin, save_episode, save_penn
 from backend.diary.schemas import BodySiteEntry, CheckInIn, EpisodeIn, EpisodeOut, PennIn, Treatment
 from backend.diary.validation import known_time_zone
 from backend.education.articles import TRIGGER_LINKS
 from backend.problems import Problem, not_found
 from backend.reports.charts import bars
-from backend.web.i18n import translate
+from backend.web.i18n import N_, translate
 from backend.web.pages import page
 
 PATIENT = {"patient": Provide(provide_patient)}
@@ -61,13 +63,6 @@ async def _profile(db: AsyncSession, me: Principal) -> PatientProfile:
     if profile is None:  # every patient gets one at registration; only a half-erased account could lack it
         raise not_found("profile")
     return profile
-
-
-def _zone(profile: PatientProfile) -> ZoneInfo:
-    try:
-        return ZoneInfo(profile.time_zone)
-    except (KeyError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def _t(lang: str, text: str) -> str:
@@ -111,11 +106,6 @@ def _local(value: dt.datetime, zone: ZoneInfo) -> str:
 def _list_item(lang: str, e: Episode, zone: ZoneInfo) -> dict[str, Any]:
     return {"id": e.id, "local": _local(e.started_at, zone), "kind_label": _t(lang, catalog.EPISODE_KINDS[e.kind]),
             "where": _where_text(lang, e.body_sites), "intensity": e.intensity}  # fmt: skip
-
-
-def N_(text: str) -> str:
-    """Marks text for the translation catalogs where it is defined; translated where it is shown."""
-    return text
 
 
 # What the shared services answer in the cases these pages meet, so that a Spanish page says it in Spanish.
@@ -243,7 +233,7 @@ async def log_form(request: Request[Any, Any, Any], db: AsyncSession, settings: 
         kind=kind if kind in catalog.EPISODE_KINDS else "spasm",  # type: ignore[arg-type]
         # "30 minutes ago" is 30 real minutes, also across a daylight-saving change: subtract in UTC, then go local.
         started_at=(dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(minutes=minutes)).astimezone(
-            _zone(profile)
+            zone_of(profile)
         ),
         intensity=int(intensity),
         body_sites=sites,
@@ -293,7 +283,7 @@ def _episode_page(request: Request[Any, Any, Any], settings: Settings, me: Princ
     lang = profile.language
     relief = [(0, _t(lang, "Not at all")), (3, _t(lang, "A little")), (7, _t(lang, "A lot")),
               (10, _t(lang, "It went away"))]  # fmt: skip
-    extra.setdefault("e", _episode_view(out, _zone(profile)))
+    extra.setdefault("e", _episode_view(out, zone_of(profile)))
     # For offline edits (forms.js); "<" escaped so that no text in the record can close the script element.
     record_json = Markup(msgspec.json.encode(out).decode().replace("<", "\\u003c"))
     return page(request, settings, "patient/episode.html", status=status, language=lang, me=me,
@@ -362,8 +352,8 @@ async def episode_form(request: Request[Any, Any, Any], db: AsyncSession, settin
         profile = await _profile(db, patient)  # the rollback expired it
         if problem.status_code == 412:
             mine = _episode_view(EpisodeOut(**{**msgspec.structs.asdict(current), **{
-                f: getattr(data, f) for f in data.__struct_fields__ if f in EpisodeOut.__struct_fields__}}), _zone(profile))  # fmt: skip
-            saved = _episode_view(current, _zone(profile))
+                f: getattr(data, f) for f in data.__struct_fields__ if f in EpisodeOut.__struct_fields__}}), zone_of(profile))  # fmt: skip
+            saved = _episode_view(current, zone_of(profile))
             lang = profile.language
             rows = [(_t(lang, FIELD_NAMES[key]), _shown(lang, key, saved[key]), _shown(lang, key, mine[key]))
                     for key in ("kind", "intensity", "duration_minutes", "where", "triggers", "treatments", "note")
@@ -391,7 +381,7 @@ async def episode_delete_form(request: Request[Any, Any, Any], db: AsyncSession,
 
 
 def _today(profile: PatientProfile) -> dt.date:
-    return dt.datetime.now(_zone(profile)).date()
+    return dt.datetime.now(zone_of(profile)).date()
 
 
 async def _checkin_page(request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, me: Principal,
@@ -515,7 +505,7 @@ async def penn_form(request: Request[Any, Any, Any], db: AsyncSession, settings:
 async def history_page(request: Request[Any, Any, Any], db: AsyncSession, settings: Settings,
                        patient: Principal) -> Template:  # fmt: skip
     profile = await _profile(db, patient)
-    zone, lang = _zone(profile), profile.language
+    zone, lang = zone_of(profile), profile.language
     try:
         before = dt.date.fromisoformat(request.query_params.get("before", ""))
     except ValueError:
@@ -556,7 +546,7 @@ async def history_page(request: Request[Any, Any, Any], db: AsyncSession, settin
 async def trends_page(request: Request[Any, Any, Any], db: AsyncSession, settings: Settings,
                       patient: Principal) -> Template:  # fmt: skip
     profile = await _profile(db, patient)
-    zone, lang = _zone(profile), profile.language
+    zone, lang = zone_of(profile), profile.language
     raw = request.query_params.get("days", "30")
     days = int(raw) if raw in {"14", "30", "90"} else 30
     today = _today(profile)
@@ -626,11 +616,9 @@ async def sharing_code_form(request: Request[Any, Any, Any], db: AsyncSession, s
     form = await request.form()
     scopes = ["view", *[s for s in ("annotate", "notify", "export") if s in form.getall("scopes", [])]]
     made = (await invite.fn(request, db, settings, patient, InvitationIn(scopes=scopes))).content  # type: ignore[arg-type]
-    import base64
-
     qr = "data:image/svg+xml;base64," + base64.b64encode(made.qr_svg.encode()).decode()
     profile = await _profile(db, patient)
-    expires = made.expires_at.astimezone(_zone(profile)).strftime("%d/%m/%Y %H:%M")
+    expires = made.expires_at.astimezone(zone_of(profile)).strftime("%d/%m/%Y %H:%M")
     return await _sharing_page(request, db, settings, patient, code={"code": made.code, "qr": qr, "expires": expires})
 
 
@@ -667,7 +655,7 @@ async def sharing_revoke_form(request: Request[Any, Any, Any], db: AsyncSession,
 async def access_history_page(request: Request[Any, Any, Any], db: AsyncSession, settings: Settings,
                               patient: Principal) -> Template:  # fmt: skip
     profile = await _profile(db, patient)
-    zone = _zone(profile)
+    zone = zone_of(profile)
     found = (await access_history.fn(db, patient, 200)).content
     lang = profile.language
     events = [{"at": e.at.astimezone(zone).strftime("%d/%m/%Y %H:%M"), "who": e.who,

@@ -10,7 +10,6 @@ import asyncio
 import datetime as dt
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -24,39 +23,7 @@ import httpx
 from backend.backup import backup_sqlite
 from backend.config import ROOT
 from tests.support.databases import DatabaseServer, migrate
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(db: Path | str, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "SPASM_ENV": "test",
-        "SPASM_DATABASE_URL": db if isinstance(db, str) else f"sqlite+aiosqlite:///{db}",
-        "SPASM_SECRET_KEY": "durability-" + "x" * 40,
-        "SPASM_LOAD_DEMO_DATA": "0",
-        "SPASM_SWEEP_SECONDS": "0",
-        "SPASM_LIMIT_SIGN_IN_PER_ADDRESS": "100000",
-        "SPASM_LIMIT_REGISTER_PER_ADDRESS": "100000",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "backend.asgi:app", "--host", "127.0.0.1", "--port", str(port),
-         "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("the server did not start")
+from tests.support.servers import free_port, start_server
 
 
 def signed_in_client(base: str) -> tuple[httpx.Client, str]:

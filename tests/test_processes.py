@@ -8,7 +8,7 @@ import uuid
 import httpx
 
 from tests.support.databases import DatabaseServer, migrate
-from tests.test_durability import free_port, start_server
+from tests.support.servers import free_port, start_server
 
 
 def test_a_session_made_on_one_process_works_on_another(database_server: DatabaseServer) -> None:

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
-import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
@@ -24,49 +21,16 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend.config import ROOT
 from backend.db import make_engine, make_sessionmaker
 from backend.reminders.models import DeliveryAttempt, Reminder
 from tests.conftest import make_settings
 from tests.reminders.support import Browser, PushReceiver, Queued, queue_reminders, vapid_parts, verify_es256_jwt
 from tests.support.databases import DatabaseServer, migrate
-from tests.test_durability import free_port
+from tests.support.servers import free_port, start_server
 
 T = TypeVar("T")
 N = 20
 SUBJECT = "mailto:reminders-test@example.org"
-
-
-def start_server(url: str, port: int, log: Path, **extra_env: str) -> subprocess.Popen[bytes]:
-    """tests/test_durability.start_server, with the reminder loop on and the process's log kept for failures."""
-    env = {
-        **os.environ,
-        "SPASM_ENV": "test",
-        "SPASM_DATABASE_URL": url,
-        "SPASM_SECRET_KEY": "processes-" + "x" * 40,
-        "SPASM_LOAD_DEMO_DATA": "0",
-        "SPASM_SWEEP_SECONDS": "0",
-        "SPASM_LIMIT_SIGN_IN_PER_ADDRESS": "100000",
-        "SPASM_LIMIT_REGISTER_PER_ADDRESS": "100000",
-        "SPASM_SMTP_HOST": "",
-        **extra_env,
-    }
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "backend.asgi:app", "--host", "127.0.0.1", "--port", str(port),
-             "--log-level", "warning"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    process.wait(timeout=10)
-    raise RuntimeError(f"the server did not start:\n{log.read_text()[-3000:]}")
 
 
 def on_database(url: str, work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]) -> T:
@@ -88,7 +52,7 @@ def test_a_reminder_due_once_is_sent_once_by_two_processes(database_server: Data
     ports = [free_port(), free_port()]
     with PushReceiver() as receiver:
         servers = [start_server(url, port, tmp_path / f"server-{i}.log", SPASM_REMINDER_SECONDS="1",
-                                SPASM_VAPID_SUBJECT=SUBJECT) for i, port in enumerate(ports)]  # fmt: skip
+                                SPASM_VAPID_SUBJECT=SUBJECT, SPASM_SMTP_HOST="") for i, port in enumerate(ports)]  # fmt: skip
         try:
             a = httpx.Client(base_url=f"http://127.0.0.1:{ports[0]}", timeout=10)
             token = a.get("/api/v1/auth/session").json()["csrf_token"]

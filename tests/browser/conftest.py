@@ -36,24 +36,19 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
-import os
 import re
 import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, WebError, sync_playwright
 
-from backend.config import ROOT
 from tests.support.databases import DatabaseServer, migrate
-from tests.test_durability import free_port
+from tests.support.servers import free_port, start_server
 
 HERE = Path(__file__).resolve().parent
 CHROMIUM = "/usr/bin/chromium"
@@ -122,40 +117,19 @@ class LiveServer:
 
 def start_live_server(database_url: str, port: int, log_path: Path) -> LiveServer:
     url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "SPASM_ENV": "test",
-        "SPASM_DATABASE_URL": database_url,
-        "SPASM_SECRET_KEY": "browser-tests-" + "x" * 40,
-        "SPASM_BASE_URL": url,
-        "SPASM_LOAD_DEMO_DATA": "0",
-        "SPASM_SWEEP_SECONDS": "0",
-        "SPASM_FLAG_DELAY_SECONDS": "0",
+    process = start_server(
+        database_url, port, log_path,
+        SPASM_SECRET_KEY="browser-tests-" + "x" * 40,
+        SPASM_BASE_URL=url,
+        SPASM_FLAG_DELAY_SECONDS="0",
         # Every test browser comes from the same address; the limits have tests of their own.
-        "SPASM_LIMIT_SIGN_IN_PER_ADDRESS": "1000000",
-        "SPASM_LIMIT_SIGN_IN_PER_ACCOUNT": "1000000",
-        "SPASM_LIMIT_REGISTER_PER_ADDRESS": "1000000",
-        "SPASM_LIMIT_WRITES_PER_MINUTE": "1000000",
-        "SPASM_LIMIT_REDEEM_PER_HOUR": "1000000",
-    }
-    log = log_path.open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "backend.asgi:app", "--host", "127.0.0.1", "--port", str(port),
-         "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        SPASM_LIMIT_SIGN_IN_PER_ADDRESS="1000000",
+        SPASM_LIMIT_SIGN_IN_PER_ACCOUNT="1000000",
+        SPASM_LIMIT_REGISTER_PER_ADDRESS="1000000",
+        SPASM_LIMIT_WRITES_PER_MINUTE="1000000",
+        SPASM_LIMIT_REDEEM_PER_HOUR="1000000",
     )  # fmt: skip
-    log.close()
-    server = LiveServer(url=url, database_url=database_url, log_path=log_path, process=process)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    stop_live_server(server)
-    raise RuntimeError(f"the live server did not start:\n{server.log_tail()}")
+    return LiveServer(url=url, database_url=database_url, log_path=log_path, process=process)
 
 
 def stop_live_server(server: LiveServer) -> None:

@@ -32,7 +32,7 @@ from tests.reminders.support import (
     reminder,
     words_absent,
 )
-from tests.test_durability import free_port
+from tests.support.servers import free_port
 
 SUBJECT_EN = "A reminder from your spasm diary"
 SUBJECT_ES = "Un recordatorio de tu diario de espasmos"

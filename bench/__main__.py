@@ -8,8 +8,12 @@ import sys
 
 from bench import flags_bench, lighthouse_bench, reports_bench, write_bench
 
-SECTIONS = {"flags": flags_bench.run, "reports": reports_bench.run, "lighthouse": lighthouse_bench.run,
-            "writes": write_bench.run}
+SECTIONS = {
+    "flags": flags_bench.run,
+    "reports": reports_bench.run,
+    "lighthouse": lighthouse_bench.run,
+    "writes": write_bench.run,
+}
 
 
 async def main(names: list[str]) -> None:

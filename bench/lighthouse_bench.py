@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -21,6 +20,7 @@ from pathlib import Path
 import httpx
 
 from backend.config import ROOT
+from bench.write_bench import start
 
 HERE = Path(__file__).resolve().parent / "lighthouse"
 CLI = HERE / "node_modules" / ".bin" / "lighthouse"
@@ -34,15 +34,6 @@ def _ensure_tools() -> None:
     if not CLI.exists():
         subprocess.run(["npm", "ci" if (HERE / "package-lock.json").exists() else "install", "--no-audit", "--no-fund"],
                        cwd=HERE, check=True)  # fmt: skip
-
-
-def _serve(database: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "SPASM_DATABASE_URL": f"sqlite+aiosqlite:///{database}", "SPASM_SECRET_KEY": "b" * 40,
-           "SPASM_SWEEP_SECONDS": "0", "SPASM_LOG_LEVEL": "warning"}  # fmt: skip
-    subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=ROOT, env=env, check=True,
-                   capture_output=True)  # fmt: skip
-    return subprocess.Popen([sys.executable, "-m", "uvicorn", "backend.asgi:app", "--port", str(port), "--log-level",
-                             "warning"], cwd=ROOT, env=env)  # fmt: skip
 
 
 def _register(client: httpx.Client, role: str) -> str:
@@ -104,14 +95,8 @@ async def run() -> None:
     port = 8790
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as folder:
-        server = _serve(Path(folder) / "lighthouse.db", port)
+        server = start(Path(folder) / "lighthouse.db", port)  # migrated, and ready when this returns
         try:
-            for _ in range(200):
-                try:
-                    if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    await asyncio.sleep(0.1)
             cookie, episode_page, clinician_cookie, report_page = _patient_with_a_diary(base)
             print("Lighthouse 12, mobile preset, Debian Chromium; targets: "
                   + ", ".join(f"{k} >= {v}" for k, v in TARGETS.items()))  # fmt: skip

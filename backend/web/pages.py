@@ -149,12 +149,10 @@ async def patient_home(
         select(Flag).where(Flag.patient_id == me.user_id, Flag.status.in_(LIVE_STATUSES))
     )).scalars()))  # fmt: skip
     checked_in_today = await db.get(CheckIn, (me.user_id, today)) is not None
-    from backend.reminders.models import Reminder
+    from backend.reminders.routes import inbox
 
-    reminders_due = (await db.execute(select(func.count()).select_from(Reminder).where(
-        Reminder.patient_id == me.user_id, Reminder.status.in_(("sent", "pending", "claimed")),
-        Reminder.due_at <= dt.datetime.now(dt.UTC), Reminder.acknowledged_at.is_(None),
-        Reminder.due_at >= dt.datetime.now(dt.UTC) - dt.timedelta(days=14)))).scalar_one()  # fmt: skip
+    # The same reminders the inbox lists as due, not yet marked done.
+    reminders_due = sum(1 for r in (await inbox(db, me.user_id, dt.datetime.now(dt.UTC))).due if not r.acknowledged)
     penn_due = await db.get(PennRating, (me.user_id, _week_of(today))) is None and today.isoweekday() >= 5
     return page(request, settings, "patient_home.html", language=lang, me=me, week_count=week_count, flags=flags,
                 recent=[_list_item(lang, e, zone) for e in recent], days_logged=days_logged,

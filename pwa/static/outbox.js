@@ -108,7 +108,7 @@ function settle(sent, change) {
   });
 }
 
-async function session() {
+export async function session() {
   const answer = await fetch("/api/v1/auth/session", { credentials: "same-origin", cache: "no-store" });
   if (!answer.ok) return null;
   const body = await answer.json();

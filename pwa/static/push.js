@@ -1,18 +1,16 @@
 // The "turn on notifications" switch of the reminders page: a Web Push subscription with the server's VAPID key.
+import { session } from "./outbox.js";
+
 function keyBytes(base64url) {
   const padded = (base64url + "===".slice((base64url.length + 3) % 4)).replace(/-/g, "+").replace(/_/g, "/");
   return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
 }
 
-async function token() {
-  const answer = await fetch("/api/v1/auth/session", { credentials: "same-origin", cache: "no-store" });
-  return (await answer.json()).csrf_token;
-}
-
 async function post(url, body) {
+  const who = await session();
   return fetch(url, {
     method: "POST", credentials: "same-origin", body: JSON.stringify(body),
-    headers: { "content-type": "application/json", "x-csrf-token": await token() },
+    headers: { "content-type": "application/json", "x-csrf-token": who ? who.token : "" },
   });
 }
 

@@ -12,11 +12,6 @@ if (zone && zone.type === "hidden" && zone.value === "UTC") {
   zone.value = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 }
 
-export function t(text) {
-  const words = window.SPASM_WORDS || {};
-  return words[text] || text;
-}
-
 export async function showWaiting() {
   if (!user || !status) return;
   const waiting = await pending(user);

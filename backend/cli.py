@@ -114,7 +114,7 @@ def main() -> None:
         proxy = bool(args.forwarded_allow_ips)
         # The app configures logging itself (backend/logs.py); uvicorn's access line would carry ids and queries.
         uvicorn.run("backend.asgi:app", host=args.host, port=args.port, workers=args.workers, log_config=None,
-                    access_log=False, proxy_headers=proxy, forwarded_allow_ips=args.forwarded_allow_ips or None)  # fmt: skip
+                    access_log=False, server_header=False, proxy_headers=proxy, forwarded_allow_ips=args.forwarded_allow_ips or None)  # fmt: skip
 
 
 if __name__ == "__main__":

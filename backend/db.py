@@ -9,11 +9,12 @@ import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator, event
-from sqlalchemy.engine import Dialect
+import msgspec
+from sqlalchemy import DateTime, Insert, MetaData, Table, TypeDecorator, create_engine, event
+from sqlalchemy.engine import Connection, Dialect, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
-from sqlalchemy.pool import AsyncAdaptedQueuePool
+from sqlalchemy.pool import AsyncAdaptedQueuePool, QueuePool
 
 from backend.config import Settings
 
@@ -72,6 +73,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _json(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
+
+
+# JSON columns (body sites, triggers, treatments...) through msgspec: several times faster than the json module, which
+# matters when a batch of episodes is written at once. The stored text is ordinary compact JSON.
+JSON_CODEC = {"json_serializer": _json, "json_deserializer": msgspec.json.decode}
+
+
 def make_engine(settings: Settings) -> AsyncEngine:
     if settings.is_sqlite:
         path = settings.database_url.split(":///", 1)[-1]
@@ -88,6 +98,7 @@ def make_engine(settings: Settings) -> AsyncEngine:
             max_overflow=0,
             pool_timeout=30,
             hide_parameters=True,  # an error in the log must not carry a note or a name from the statement
+            **JSON_CODEC,
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
@@ -97,7 +108,40 @@ def make_engine(settings: Settings) -> AsyncEngine:
         max_overflow=settings.db_pool_size,
         pool_pre_ping=True,
         hide_parameters=True,
+        **JSON_CODEC,
     )
+
+
+def make_sqlite_writer_engine(settings: Settings) -> Engine:
+    """A synchronous connection to the SQLite file for the grouped episode writer, which runs each batch in a thread of
+    its own: a whole batch then costs one hand-over between threads instead of one per statement. The same pragmas as
+    the async engine (WAL, synchronous=FULL, busy_timeout), and one connection."""
+    url = make_url(settings.database_url).set(drivername="sqlite")
+    engine = create_engine(url, poolclass=QueuePool, pool_size=1, max_overflow=0, pool_timeout=30,
+                           hide_parameters=True, **JSON_CODEC)  # fmt: skip
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+_PLANS: dict[tuple[int, str, tuple[str, ...]], tuple[str, list[tuple[str, Any]]]] = {}
+
+
+def insert_many(conn: Connection, statement: Insert, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Runs an INSERT for many rows through the driver's executemany, converting each value with the column type's
+    own bind processor: what ``conn.execute(statement, rows)`` does, without its per-row bookkeeping, which is most of
+    the cost of writing a batch of episodes. ``statement`` must be built once (module level), as the plan is cached
+    by its identity; every row must have the same keys."""
+    dialect = conn.dialect
+    key = (id(statement), dialect.name, tuple(rows[0]))
+    plan = _PLANS.get(key)
+    if plan is None:
+        compiled = statement.compile(dialect=dialect, column_keys=list(rows[0]))
+        names = list(compiled.positiontup or ())
+        types = {name: table.c[name].type.dialect_impl(dialect) for name in names}
+        plan = (compiled.string, [(name, types[name].bind_processor(dialect)) for name in names])
+        _PLANS[key] = plan
+    sql, columns = plan
+    conn.exec_driver_sql(sql, [tuple(p(row[n]) if p else row[n] for n, p in columns) for row in rows])
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

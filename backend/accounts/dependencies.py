@@ -26,16 +26,28 @@ def provide_settings(state: State) -> Settings:
 
 # A handler that names one of these parameters needs a signed-in caller of that kind.
 AUTH_PARAMETERS = {"principal": None, "patient": "patient", "clinician": "clinician"}
+# A handler with this option needs a caller of the role it names, but leaves the session look-up to its own work: the
+# grouped episode writer resolves the cookies of a whole batch of requests in one query (backend/diary/writer.py).
+SESSION_IN_WRITER = "session_in_writer"
 
 
-async def authenticate(request: Request[Any, Any, Any]) -> None:
+async def authenticate(request: Request[Any, Any, Any], *, defer: bool = True) -> None:
     """Resolves the caller before anything else looks at the request (called from the app's before_request), so that
-    a signed-out caller always gets 401 and a caller of the wrong kind 403, whatever the body holds."""
-    parameters = request.route_handler.parsed_fn_signature.parameters
-    wanted = [role for name, role in AUTH_PARAMETERS.items() if name in parameters]
+    a signed-out caller always gets 401 and a caller of the wrong kind 403, whatever the body holds.
+
+    A handler that resolves sessions in its writer is only checked for a cookie here; if the request then fails for
+    another reason, ``confirm_caller`` does the full check first, so that the answer is the same as everywhere."""
+    handler = request.route_handler
+    settings: Settings = request.app.state.settings
+    deferred = handler.opt.get(SESSION_IN_WRITER)
+    if deferred and defer:
+        if not session_token_from(request, settings):
+            raise Problem(401, "Please sign in again.", code="not-signed-in")
+        return
+    parameters = handler.parsed_fn_signature.parameters
+    wanted = [deferred] if deferred else [role for name, role in AUTH_PARAMETERS.items() if name in parameters]
     if not wanted:
         return
-    settings: Settings = request.app.state.settings
     async with request.app.state.sessionmaker() as db:
         principal = await resolve(db, settings, session_token_from(request, settings))
     if principal is None:
@@ -45,6 +57,12 @@ async def authenticate(request: Request[Any, Any, Any]) -> None:
     if "clinician" in wanted and not principal.is_clinician:
         raise Problem(403, "This page is for clinicians.", code="clinicians-only")
     request.state.principal = principal
+
+
+async def confirm_caller(request: Request[Any, Any, Any]) -> None:
+    """For a handler that defers its session look-up: raises 401 or 403 if that is what the caller should get."""
+    if getattr(request.state, "principal", None) is None:
+        await authenticate(request, defer=False)
 
 
 async def provide_principal(request: Request[Any, Any, Any], db: AsyncSession, settings: Settings) -> Principal:

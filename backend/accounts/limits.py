@@ -7,13 +7,17 @@ different X-Forwarded-For.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import case
+from sqlalchemy import bindparam, case, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from backend.accounts.models import RateCounter
 from backend.config import Settings
@@ -40,32 +44,69 @@ async def diary_write(db: AsyncSession, settings: Settings, patient_id: object) 
     await hit(db, f"write:{patient_id}", settings.limit_writes_per_minute, WRITE_WINDOW, commit=False)
 
 
+def window_start(now: dt.datetime, window: dt.timedelta) -> dt.datetime:
+    epoch = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    seconds = int(window.total_seconds())
+    return epoch + dt.timedelta(seconds=((now - epoch).total_seconds() // seconds) * seconds)
+
+
+@functools.cache
+def _counter_statements(dialect: str) -> tuple[Any, Any, Any]:
+    """The upsert that adds attempts to a counter (restarting it in a new window), and the read of the totals."""
+    insert: Any = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(RateCounter)
+    fresh = RateCounter.window_start < statement.excluded.window_start
+    statement = statement.on_conflict_do_update(
+        index_elements=[RateCounter.key],
+        set_={
+            "count": case((fresh, statement.excluded.count), else_=RateCounter.count + statement.excluded.count),
+            "window_start": case((fresh, statement.excluded.window_start), else_=RateCounter.window_start),
+        },
+    )
+    totals = select(RateCounter.key, RateCounter.count).where(RateCounter.key.in_(bindparam("keys", expanding=True)))
+    return statement, statement.returning(RateCounter.key, RateCounter.count), totals
+
+
+def count(
+    db: Session | Connection, attempts: Mapping[str, int], window: dt.timedelta, now: dt.datetime
+) -> dict[str, int]:
+    """Adds each key's attempts to its counter and answers the totals in the current window.
+
+    The grouped episode writer counts a whole batch of requests at once, in its own thread; ``hit`` counts one."""
+    start = window_start(now, window)
+    dialect = (db.get_bind() if isinstance(db, Session) else db).dialect.name
+    statement, returning, totals = _counter_statements(dialect)
+    keys = sorted({key[:200] for key in attempts})  # one order for every process: no deadlock between two batches
+    counted: dict[str, int] = {}
+    for key, n in attempts.items():
+        counted[key[:200]] = counted.get(key[:200], 0) + n
+    if len(keys) == 1:
+        # One statement with RETURNING, the common case of a single attempt.
+        found = db.execute(returning, {"key": keys[0], "window_start": start, "count": counted[keys[0]]})
+    else:
+        # One statement for many rows (its text is the same for every batch, so it is compiled once), then the totals.
+        db.execute(statement, [{"key": key, "window_start": start, "count": counted[key]} for key in keys])
+        found = db.execute(totals, {"keys": keys})
+    return {key: total for key, total in found.all()}
+
+
+def too_many(now: dt.datetime, window: dt.timedelta) -> Problem:
+    retry = max(1, math.ceil((window_start(now, window) + window - now).total_seconds()))
+    return Problem(
+        429,
+        f"Too many attempts. Please wait {math.ceil(retry / 60)} minute(s) and try again.",
+        code="too-many-requests",
+        headers={"Retry-After": str(retry)},
+    )
+
+
 async def hit(
     db: AsyncSession, key: str, limit: int, window: dt.timedelta, *, now: dt.datetime | None = None, commit: bool = True
 ) -> None:
     """Counts one attempt under ``key``; past ``limit`` in the window, answers 429 with Retry-After."""
     now = now or utcnow()
-    epoch = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-    seconds = int(window.total_seconds())
-    start = epoch + dt.timedelta(seconds=((now - epoch).total_seconds() // seconds) * seconds)
-    insert: Any = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(RateCounter).values(key=key[:200], window_start=start, count=1)
-    fresh = RateCounter.window_start < statement.excluded.window_start
-    statement = statement.on_conflict_do_update(
-        index_elements=[RateCounter.key],
-        set_={
-            "count": case((fresh, 1), else_=RateCounter.count + 1),
-            "window_start": case((fresh, statement.excluded.window_start), else_=RateCounter.window_start),
-        },
-    ).returning(RateCounter.count)
-    count = (await db.execute(statement)).scalar_one()
+    total = (await db.run_sync(count, {key: 1}, window, now))[key[:200]]
     if commit:
         await db.commit()
-    if count > limit:
-        retry = max(1, math.ceil((start + window - now).total_seconds()))
-        raise Problem(
-            429,
-            f"Too many attempts. Please wait {math.ceil(retry / 60)} minute(s) and try again.",
-            code="too-many-requests",
-            headers={"Retry-After": str(retry)},
-        )
+    if total > limit:
+        raise too_many(now, window)

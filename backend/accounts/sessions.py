@@ -11,12 +11,15 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from backend.accounts.models import User, WebSession
 from backend.config import Settings
@@ -99,35 +102,58 @@ async def end_all_sessions(db: AsyncSession, user_id: uuid.UUID) -> None:
     await db.execute(delete(WebSession).where(WebSession.user_id == user_id))
 
 
-async def resolve(db: AsyncSession, settings: Settings, token: str | None) -> Principal | None:
-    """The principal for a session cookie, or None when the session is missing, expired or its account disabled."""
-    if not token or len(token) > 128:
-        return None
-    token_hash = hash_token(token)
-    row = (
-        await db.execute(
-            select(WebSession, User)
-            .join(User, User.id == WebSession.user_id)
-            .where(WebSession.token_hash == token_hash)
-        )
-    ).first()
-    if row is None:
-        return None
-    session, user = row
-    now = utcnow()
-    if user.disabled_at is not None or now >= session.idle_expires_at or now >= session.absolute_expires_at:
-        await db.execute(delete(WebSession).where(WebSession.token_hash == token_hash))
-        await db.commit()
-        return None
-    if now - session.last_seen_at >= TOUCH_EVERY:
-        idle, _ = _limits(settings, user.role)
-        await db.execute(
+SESSIONS_AND_USERS = (
+    select(
+        WebSession.token_hash, WebSession.last_seen_at, WebSession.idle_expires_at, WebSession.absolute_expires_at,
+        User.id, User.role, User.display_name, User.email, User.disabled_at,
+    )
+    .join(User, User.id == WebSession.user_id)
+    .where(WebSession.token_hash.in_(bindparam("hashes", expanding=True)))
+)  # fmt: skip
+
+
+def resolve_many(
+    db: Session | Connection, settings: Settings, tokens: Iterable[str], now: dt.datetime
+) -> tuple[dict[str, Principal], bool]:
+    """The principals behind several session cookies at once, and whether a session was ended or touched (the caller
+    commits). A token missing from the answer is signed out: unknown, expired, or its account disabled.
+
+    Synchronous, so that the grouped episode writer can run it in its own thread; ``resolve`` wraps it."""
+    by_hash = {hash_token(t): t for t in tokens if t and len(t) <= 128}
+    if not by_hash:
+        return {}, False
+    rows = db.execute(SESSIONS_AND_USERS, {"hashes": list(by_hash)})
+    found: dict[str, Principal] = {}
+    ended: list[str] = []
+    touched = []
+    for row in rows:
+        if row.disabled_at is not None or now >= row.idle_expires_at or now >= row.absolute_expires_at:
+            ended.append(row.token_hash)
+            continue
+        if now - row.last_seen_at >= TOUCH_EVERY:
+            idle, _ = _limits(settings, row.role)
+            touched.append((row.token_hash, min(now + idle, row.absolute_expires_at)))
+        token = by_hash[row.token_hash]
+        found[token] = Principal(row.id, row.role, row.display_name, row.email, token)
+    if ended:
+        db.execute(delete(WebSession).where(WebSession.token_hash.in_(ended)))
+    for token_hash, idle_expires_at in touched:
+        db.execute(
             update(WebSession)
             .where(WebSession.token_hash == token_hash)
-            .values(last_seen_at=now, idle_expires_at=min(now + idle, session.absolute_expires_at))
+            .values(last_seen_at=now, idle_expires_at=idle_expires_at)
         )
+    return found, bool(ended or touched)
+
+
+async def resolve(db: AsyncSession, settings: Settings, token: str | None) -> Principal | None:
+    """The principal for a session cookie, or None when the session is missing, expired or its account disabled."""
+    if not token:
+        return None
+    found, changed = await db.run_sync(resolve_many, settings, [token], utcnow())
+    if changed:
         await db.commit()
-    return Principal(user.id, user.role, user.display_name, user.email, token)
+    return found.get(token)
 
 
 def session_token_from(request: Request[Any, Any, Any], settings: Settings) -> str | None:

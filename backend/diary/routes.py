@@ -19,8 +19,8 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import limits
-from backend.accounts.dependencies import provide_patient
-from backend.accounts.sessions import Principal, client_address
+from backend.accounts.dependencies import SESSION_IN_WRITER, confirm_caller, provide_patient
+from backend.accounts.sessions import Principal, client_address, session_token_from
 from backend.care.audit import audit_event
 from backend.db import Base, utcnow
 from backend.diary import catalog, records, validation
@@ -40,6 +40,7 @@ from backend.diary.schemas import (
     SafetyNotice,
 )
 from backend.diary.services import content_hash, parse_if_match, tombstone, versioned_write
+from backend.diary.writer import EpisodeWrite
 from backend.flags import services as flags
 from backend.flags.wording import patient_words
 from backend.problems import FieldError, Problem, invalid, not_found
@@ -102,24 +103,29 @@ def _range(errors: list[FieldError], start: Any, end: Any) -> None:
         errors.append(FieldError("to", "must not be before from"))
 
 
-async def save_episode(request: Request[Any, Any, Any], db: AsyncSession, patient: Principal, episode_id: uuid.UUID,
-                       data: EpisodeIn, if_match: int | None) -> tuple[EpisodeOut, bool]:  # fmt: skip
-    """The one write path of an episode, for the API and the browser's form alike."""
-    now = utcnow()
-    validation.check_episode(data, now)
-    await limits.diary_write(db, request.app.state.settings, patient.user_id)
-    result = await versioned_write(
-        db, Episode, patient_id=patient.user_id, key=Episode.id == episode_id,
-        fingerprint=content_hash(data), values=records.episode_values(data), if_match=if_match, now=now,
-        new_row={"id": episode_id, "received_at": now, **records.entry_times(data.entered_at, now)},
-        what="episode", audit=_auditor(request, patient, f"episode:{episode_id}"),
-    )  # fmt: skip
-    # Urgent rules run before answering, so that the answer to this very write carries the safety advice.
-    out = records.episode_out(result.row)
-    if await flags.urgent_check(db, patient.user_id, now, episode=flags.episode_from_row(result.row)):
-        out.safety = await _notices(db, patient, episode_id=episode_id)
-    _reevaluate(request, patient)
-    return out, result.created
+async def save_episode(request: Request[Any, Any, Any], db: AsyncSession | None, patient: Principal | None,
+                       episode_id: uuid.UUID, data: EpisodeIn, if_match: int | None) -> tuple[EpisodeOut, bool]:  # fmt: skip
+    """The one write path of an episode, for the API and the browser's form alike.
+
+    The write itself joins the process's grouped writer (writer.py); ``patient`` None means the writer resolves the
+    request's session cookie in its batch. A form passes its session ``db``, whose connection is handed back first:
+    on SQLite the writer needs the only one."""
+    validation.check_episode(data, utcnow())
+    if db is not None:
+        await db.commit()
+    token = None if patient else session_token_from(request, request.app.state.settings)
+    job = EpisodeWrite(episode_id, data, if_match, client_address(request), token=token, principal=patient)
+    written = await request.app.state.writer.write(job)
+    out = records.episode_out(written.row)
+    if written.urgent_check:
+        # The screen could not clear this write (a warning sign, or rules that need the weeks before it): the urgent
+        # rules run now, so that the answer to this very write carries the safety advice.
+        async with request.app.state.sessionmaker() as session:
+            episode = flags.episode_from_row(written.row)
+            if await flags.urgent_check(session, written.principal.user_id, written.now, episode=episode):
+                out.safety = await _notices(session, written.principal, episode_id=episode_id)
+    _reevaluate(request, written.principal)
+    return out, written.created
 
 
 async def save_checkin(request: Request[Any, Any, Any], db: AsyncSession, patient: Principal, day: dt.date,
@@ -161,12 +167,18 @@ class EpisodeController(Controller):
     tags = ["episodes"]
     dependencies = {"patient": Provide(provide_patient)}
 
-    @put("/{episode_id:uuid}", status_code=200, summary="Create or replace an episode (idempotent)")
+    @put("/{episode_id:uuid}", status_code=200, summary="Create or replace an episode (idempotent)",
+         opt={SESSION_IN_WRITER: "patient"})  # fmt: skip
     async def put_episode(
-        self, request: Request[Any, Any, Any], db: AsyncSession, patient: Principal, episode_id: uuid.UUID,
-        data: EpisodeIn, if_match: IfMatch = None,
-    ) -> Response[EpisodeOut]:  # fmt: skip
-        out, created = await save_episode(request, db, patient, episode_id, data, parse_if_match(if_match))
+        self, request: Request[Any, Any, Any], episode_id: uuid.UUID, data: EpisodeIn, if_match: IfMatch = None
+    ) -> Response[EpisodeOut]:
+        # The hot path of the whole service: no session of its own, the caller is resolved in the writer's batch.
+        try:
+            out, created = await save_episode(request, None, None, episode_id, data, parse_if_match(if_match))
+        except Problem as problem:
+            if problem.status_code not in {401, 403}:
+                await confirm_caller(request)  # a signed-out caller learns nothing about its body
+            raise
         extra = {"Location": f"/api/v1/episodes/{episode_id}"} if created else {}
         return Response(out, status_code=201 if created else 200, headers=_headers(out.version, **extra))
 

@@ -55,7 +55,7 @@ def parse_if_match(header: str | None) -> int | None:
     return int(value)
 
 
-def _stale(row: Any) -> Problem:
+def stale(row: Any) -> Problem:
     return Problem(
         412,
         f"This record was changed since you loaded it (now at version {row.version}). Nothing was saved; "
@@ -64,6 +64,36 @@ def _stale(row: Any) -> Problem:
         headers={"ETag": f'"{row.version}"'},
         extra_members={"current_version": row.version},
     )
+
+
+def verdict(row: Any, *, patient_id: uuid.UUID, fingerprint: str, if_match: int | None, what: str) -> str:
+    """What a write of ``fingerprint`` under a key does, given the row stored there (or None), following the rules
+    above: "create", "unchanged" (a replay) or "update"; anything else raises its problem. Pure, so that the one-by-one
+    path below and the grouped episode writer (writer.py) decide alike."""
+    if row is None:
+        if if_match is not None:
+            raise not_found(what)
+        return "create"
+    if row.patient_id != patient_id:
+        if if_match is None:
+            raise Problem(409, f"This {what} id is already in use. Generate a new id and try again.", code="id-taken")
+        raise not_found(what)
+    if getattr(row, "deleted_at", None) is not None:
+        raise Problem(410, f"This {what} was deleted. It will not be brought back.", code="deleted")
+    if row.content_hash == fingerprint:
+        return "unchanged"
+    if if_match is None:
+        raise Problem(
+            428,
+            f"This {what} already exists with different content. To change it, send If-Match with the "
+            "version you edited.",
+            code="version-required",
+            headers={"ETag": f'"{row.version}"'},
+            extra_members={"current_version": row.version},
+        )
+    if if_match != row.version:
+        raise stale(row)
+    return "update"
 
 
 async def versioned_write(
@@ -84,9 +114,8 @@ async def versioned_write(
     m: Any = model
     for _attempt in range(2):
         row: Any = (await db.execute(select(model).where(key))).scalar_one_or_none()
-        if row is None:
-            if if_match is not None:
-                raise not_found(what)
+        action = verdict(row, patient_id=patient_id, fingerprint=fingerprint, if_match=if_match, what=what)
+        if action == "create":
             created: Any = model(
                 **new_row, **values, patient_id=patient_id, version=1, content_hash=fingerprint, updated_at=now
             )
@@ -100,37 +129,18 @@ async def versioned_write(
                 await db.rollback()
                 continue
             return WriteResult(created, True)
-        if row.patient_id != patient_id:
-            if if_match is None:
-                raise Problem(
-                    409, f"This {what} id is already in use. Generate a new id and try again.", code="id-taken"
-                )
-            raise not_found(what)
-        if getattr(row, "deleted_at", None) is not None:
-            raise Problem(410, f"This {what} was deleted. It will not be brought back.", code="deleted")
-        if row.content_hash == fingerprint:
+        if action == "unchanged":
             return WriteResult(row, row.version == 1 and if_match is None)
-        if if_match is None:
-            raise Problem(
-                428,
-                f"This {what} already exists with different content. To change it, send If-Match with the "
-                "version you edited.",
-                code="version-required",
-                headers={"ETag": f'"{row.version}"'},
-                extra_members={"current_version": row.version},
-            )
-        if if_match != row.version:
-            raise _stale(row)
         result = await db.execute(
             update(model)
             .where(and_(key, m.version == if_match))
-            .values(**values, version=if_match + 1, content_hash=fingerprint, updated_at=now)
+            .values(**values, version=row.version + 1, content_hash=fingerprint, updated_at=now)
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             await db.rollback()
             current: Any = (await db.execute(select(model).where(key))).scalar_one()
-            raise _stale(current)
+            raise stale(current)
         if audit is not None:
             db.add(audit("update"))
         await db.commit()
@@ -158,7 +168,7 @@ async def tombstone(
     if row.deleted_at is not None:
         return  # a replayed delete
     if if_match is not None and if_match != row.version:
-        raise _stale(row)
+        raise stale(row)
     await db.execute(
         update(model)
         .where(and_(key, m.version == row.version))

@@ -5,6 +5,7 @@ Condition profiles follow CLINICAL.md section (a), implementation note 4.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
@@ -41,13 +42,19 @@ GUARD_MIN_DAYS = 4
 
 
 def rules_for(diary: Diary) -> list[Rule]:
+    patient = diary.patient
+    return list(_rules_for(patient.conditions, patient.itb_pump, patient.enabled_rules))
+
+
+@functools.lru_cache(maxsize=512)
+def _rules_for(conditions: frozenset[str], itb_pump: bool, enabled_rules: frozenset[str]) -> tuple[Rule, ...]:
     ids: set[str] = set()
-    for condition in diary.patient.conditions or {"other"}:
+    for condition in conditions or {"other"}:
         ids |= PROFILES.get(condition, _CRAMPS)
-    if diary.patient.itb_pump:
+    if itb_pump:
         ids |= PUMP_RULES
-    ids |= set(diary.patient.enabled_rules) & set(RULES)
-    return sorted((RULES[i] for i in ids), key=lambda r: (URGENCY_RANK[r.urgency], r.id))
+    ids |= set(enabled_rules) & set(RULES)
+    return tuple(sorted((RULES[i] for i in ids), key=lambda r: (URGENCY_RANK[r.urgency], r.id)))
 
 
 def thresholds_for(rule: Rule, overrides: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
@@ -72,7 +79,8 @@ def evaluate(
     if only is not None:
         wanted = set(only)
         chosen = [r for r in chosen if r.id in wanted]
-    logged, _ = completeness(diary, 7)
+    # The guard's count of logged days, only when a chosen rule is guarded (urgent rules never are).
+    logged = completeness(diary, 7)[0] if any(r.needs_complete_data for r in chosen) else GUARD_MIN_DAYS
     findings: list[Finding] = []
     evaluated: list[str] = []
     suppressed: list[str] = []

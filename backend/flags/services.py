@@ -5,7 +5,9 @@ The rules themselves are pure (engine.py); this module is the only place where f
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import functools
 import logging
 import uuid
 from collections.abc import Iterable
@@ -274,10 +276,16 @@ def _apply(
 
 
 async def evaluate_patients(
-    db: AsyncSession, patient_ids: list[uuid.UUID], now: dt.datetime, *, urgent_only: bool = False
+    db: AsyncSession,
+    patient_ids: list[uuid.UUID],
+    now: dt.datetime,
+    *,
+    urgent_only: bool = False,
+    in_thread: bool = False,
 ) -> dict[uuid.UUID, list[SafetyNotice]]:
     """Runs the rules for a batch of patients and stores the result in one transaction; returns each patient's
-    urgent safety messages now in force."""
+    urgent safety messages now in force. ``in_thread`` runs the rules (pure, and tens of milliseconds over a long
+    diary) off the event loop, so that a background evaluation never holds up the requests being served."""
     notices: dict[uuid.UUID, list[SafetyNotice]] = {}
     for attempt in range(2):
         diaries = await load_diaries(db, patient_ids, now, urgent_only=urgent_only)
@@ -287,7 +295,11 @@ async def evaluate_patients(
         ).scalars():
             live[f.patient_id][f.rule_id] = f
         for pid, (diary, overrides) in diaries.items():
-            result = evaluate(diary, overrides, only=urgent_ids() if urgent_only else None)
+            only = urgent_ids() if urgent_only else None
+            if in_thread:
+                result = await asyncio.to_thread(evaluate, diary, overrides, only=only)
+            else:
+                result = evaluate(diary, overrides, only=only)
             _apply(db, pid, result, live[pid], overrides, now)
             notices[pid] = [
                 SafetyNotice(f.rule_id, RULES[f.rule_id].urgency, f.patient_message)
@@ -306,17 +318,17 @@ async def evaluate_patients(
 
 
 async def evaluate_patient(
-    db: AsyncSession, patient_id: uuid.UUID, now: dt.datetime, *, urgent_only: bool = False
+    db: AsyncSession, patient_id: uuid.UUID, now: dt.datetime, *, urgent_only: bool = False, in_thread: bool = False
 ) -> list[SafetyNotice]:
     """Runs the rules for one patient and stores the result; returns the urgent safety messages now in force."""
-    return (await evaluate_patients(db, [patient_id], now, urgent_only=urgent_only))[patient_id]
+    return (await evaluate_patients(db, [patient_id], now, urgent_only=urgent_only, in_thread=in_thread))[patient_id]
 
 
 async def evaluate_in_background(maker: async_sessionmaker[AsyncSession], patient_id: uuid.UUID) -> None:
     """The full rule set after a write has been answered; the periodic sweep catches up if this process dies."""
     try:
         async with maker() as db:
-            await evaluate_patient(db, patient_id, dt.datetime.now(dt.UTC))
+            await evaluate_patient(db, patient_id, dt.datetime.now(dt.UTC), in_thread=True)
     except Exception:
         log.exception("flag evaluation after a write failed; the sweep will retry")
     try:  # a new medicine time, a stopped treatment or a new flag changes the reminders too
@@ -379,6 +391,51 @@ async def safety_for(db: AsyncSession, patient_id: uuid.UUID, *, episode_id: uui
     ]
 
 
+def needs_window(episode: Ep | None) -> bool:
+    """U5 pairs a cramp with fluid loss in the 48 hours around it: such an entry cannot be judged alone."""
+    return episode is not None and (
+        episode.kind == "cramp" or bool(episode.context & {"fluid_loss", "diuretic_increase"})
+    )
+
+
+def quiet(episode: Ep) -> bool:
+    """An entry that no urgent rule can act on at its default thresholds: no symptom, no context, not a cramp, not
+    still going, and not longer than U1's limit. The quick log (a strength and a place) is such an entry, so the
+    rules need not run for it. Kept honest by a property test that runs the rules themselves on every entry this
+    calls quiet (tests/flags/test_urgent_screen.py): a new urgent rule looking at something else makes it fail."""
+    if episode.symptoms or episode.context or episode.kind == "cramp" or episode.ongoing:
+        return False
+    length = episode.length(episode.start)
+    return length is None or length <= dt.timedelta(minutes=RULES["U1"].defaults["minutes"])
+
+
+@functools.lru_cache(maxsize=4096)
+def _patient(conditions: tuple[str, ...], time_zone: str, sci_level: str | None, itb_pump: bool,
+             itb_refill_date: dt.date | None, baseline_systolic: int | None, sleep_start: dt.time,
+             sleep_end: dt.time) -> Patient:  # fmt: skip
+    return Patient(conditions=frozenset(conditions), time_zone=time_zone, sci_level=sci_level, itb_pump=itb_pump,
+                   itb_refill_date=itb_refill_date, baseline_systolic=baseline_systolic, sleep_start=sleep_start,
+                   sleep_end=sleep_end)  # fmt: skip
+
+
+def urgent_screen(profile: Any, any_override: bool, now: dt.datetime, *, episodes: tuple[Ep, ...] = (),
+                  day: Day | None = None) -> bool:  # fmt: skip
+    """Whether the full urgent evaluation must run for a write (pure: the grouped episode writer screens a whole
+    batch with it). False means no urgent rule can fire on these entries: the common case, a write with no
+    warning sign, for a patient without threshold overrides or rules that need weeks of history (U7, U10)."""
+    if profile is None or any_override:
+        return True
+    patient = _patient(tuple(sorted(profile.conditions)), profile.time_zone, profile.sci_level, bool(profile.itb_pump),
+                       profile.itb_refill_date, profile.baseline_systolic, profile.sleep_start, profile.sleep_end)  # fmt: skip
+    probe = Diary(now=now, patient=patient, episodes=episodes, checkins=(day,) if day else ())
+    urgent = [r.id for r in rules_for(probe) if r.urgency == "urgent"]
+    if set(urgent) & SPIKE_RULES:
+        return True
+    if day is None and all(quiet(e) for e in episodes):
+        return False
+    return bool(evaluate(probe, only=urgent).findings)
+
+
 async def urgent_check(
     db: AsyncSession, patient_id: uuid.UUID, now: dt.datetime, *, episode: Ep | None = None, day: Day | None = None
 ) -> list[SafetyNotice]:
@@ -396,13 +453,9 @@ async def urgent_check(
             ).where(PatientProfile.patient_id == patient_id)
         )
     ).first()
-    if row is None:
-        return await evaluate_patient(db, patient_id, now, urgent_only=True)
-    profile, any_override = row
-    patient = patient_from(profile, None, {})
+    profile, any_override = row if row is not None else (None, None)
     episodes: tuple[Ep, ...] = (episode,) if episode else ()
-    if episode is not None and (episode.kind == "cramp" or episode.context & {"fluid_loss", "diuretic_increase"}):
-        # U5 pairs a cramp with fluid loss in the 48 hours around it.
+    if episode is not None and needs_window(episode):
         rows = await db.execute(
             select(*EPISODE_COLUMNS).where(
                 Episode.patient_id == patient_id, Episode.deleted_at.is_(None),
@@ -411,8 +464,6 @@ async def urgent_check(
             )
         )  # fmt: skip
         episodes = tuple({e.id: e for e in [*(_episode(r) for r in rows), episode]}.values())
-    probe = Diary(now=now, patient=patient, episodes=episodes, checkins=(day,) if day else ())
-    urgent = [r.id for r in rules_for(probe) if r.urgency == "urgent"]
-    if any_override is not None or set(urgent) & SPIKE_RULES or evaluate(probe, only=urgent).findings:
+    if urgent_screen(profile, any_override is not None, now, episodes=episodes, day=day):
         return await evaluate_patient(db, patient_id, now, urgent_only=True)
     return []

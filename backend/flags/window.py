@@ -121,7 +121,14 @@ class Diary:
     def days_back(self, n: int, *, end: dt.date | None = None) -> list[dt.date]:
         """The n local days ending with ``end`` (today by default), oldest first."""
         last = end or self.today
-        return [last - dt.timedelta(days=i) for i in range(n - 1, -1, -1)]
+        found = self._days_memo.get((n, last))
+        if found is None:  # the rules ask for the same few spans again and again
+            found = self._days_memo[(n, last)] = tuple(last - dt.timedelta(days=i) for i in range(n - 1, -1, -1))
+        return list(found)
+
+    @functools.cached_property
+    def _days_memo(self) -> dict[tuple[int, dt.date], tuple[dt.date, ...]]:
+        return {}
 
     @functools.cached_property
     def by_day(self) -> dict[dt.date, list[Ep]]:
@@ -144,6 +151,17 @@ class Diary:
         found = [e for d in days for e in self.by_day.get(d, ())]
         found.sort(key=lambda e: (e.start, e.id))
         return found
+
+    def episodes_within(self, n: int) -> list[Ep]:
+        """Episodes of the last n local days, in the order they happened (every urgent rule asks for the week's)."""
+        found = self._within_memo.get(n)
+        if found is None:
+            found = self._within_memo[n] = tuple(self.episodes_on(set(self.days_back(n))))
+        return list(found)
+
+    @functools.cached_property
+    def _within_memo(self) -> dict[int, tuple[Ep, ...]]:
+        return {}
 
     def checkin(self, day: dt.date) -> Day | None:
         return self.checkins_by_day.get(day)

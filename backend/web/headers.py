@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 # No inline script anywhere: every script is a file under /static, so 'self' is all the policy needs.
@@ -15,6 +14,18 @@ PERMISSIONS = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), int
 
 
 def security_headers(https: bool):  # type: ignore[no-untyped-def]
+    fixed = [
+        (b"content-security-policy", CSP.encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"permissions-policy", PERMISSIONS.encode()),
+        (b"x-frame-options", b"DENY"),
+        (b"cross-origin-opener-policy", b"same-origin"),
+    ]
+    if https:
+        fixed.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+    names = {name for name, _ in fixed}
+
     def middleware(app: ASGIApp) -> ASGIApp:
         async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] != "http":
@@ -23,17 +34,13 @@ def security_headers(https: bool):  # type: ignore[no-untyped-def]
 
             async def send_with_headers(message: Message) -> None:
                 if message["type"] == "http.response.start":
-                    headers = MutableScopeHeaders.from_message(message)
-                    headers["Content-Security-Policy"] = CSP
-                    headers["X-Content-Type-Options"] = "nosniff"
-                    headers["Referrer-Policy"] = "no-referrer"
-                    headers["Permissions-Policy"] = PERMISSIONS
-                    headers["X-Frame-Options"] = "DENY"
-                    headers["Cross-Origin-Opener-Policy"] = "same-origin"
-                    if https:
-                        headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-                    if "cache-control" not in headers:
-                        headers["Cache-Control"] = "no-store"
+                    # One pass over the raw header list (this runs for every response): ours replace any of the same
+                    # name, and a response that chose no caching policy is not stored.
+                    headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() not in names]
+                    if not any(k.lower() == b"cache-control" for k, _ in headers):
+                        headers.append((b"cache-control", b"no-store"))
+                    headers.extend(fixed)
+                    message["headers"] = headers
                 await send(message)
 
             await app(scope, receive, send_with_headers)

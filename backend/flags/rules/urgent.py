@@ -17,7 +17,7 @@ SELF_CARE = frozenset({"stretching", "massage", "heat", "cold", "rest", "walking
 
 
 def _recent_episodes(diary: Diary) -> list[Ep]:
-    return diary.episodes_on(recent(diary, LOOKBACK_DAYS))
+    return diary.episodes_within(LOOKBACK_DAYS)
 
 
 def _recent_days(diary: Diary) -> list:  # type: ignore[type-arg]

@@ -1,0 +1,84 @@
+"""The urgent-rule screen of the grouped episode writer (flags.services.urgent_screen and quiet).
+
+The screen decides, without the database, whether a write needs the full urgent evaluation before it is answered. Its
+shortcut for quiet entries must never hide something the urgent rules themselves would flag: these properties run the
+rules on every entry the screen clears.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from types import SimpleNamespace
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from backend.flags.engine import evaluate, rules_for
+from backend.flags.services import SPIKE_RULES, patient_from, quiet, urgent_screen
+from backend.flags.window import Diary, Ep
+from tests.flags.test_properties import BASE_NOW, SETTINGS, ZONES, episode
+
+CONDITIONS = ["idiopathic_cramps", "night_cramps", "other", "multiple_sclerosis", "spinal_cord_injury",
+              "cerebral_palsy", "stroke"]  # fmt: skip
+
+
+@st.composite
+def profiles(draw: st.DrawFn) -> Any:
+    return SimpleNamespace(
+        conditions=draw(st.lists(st.sampled_from(CONDITIONS), max_size=2, unique=True)),
+        time_zone=draw(st.sampled_from(ZONES)),
+        sci_level=draw(st.sampled_from([None, "C5", "T4", "T10", "L1"])),
+        itb_pump=draw(st.booleans()),
+        itb_refill_date=draw(st.sampled_from([None, dt.date(2026, 11, 1), dt.date(2026, 12, 30)])),
+        baseline_systolic=draw(st.sampled_from([None, 110])),
+        sleep_start=dt.time(23),
+        sleep_end=dt.time(7),
+    )
+
+
+def urgent_findings(profile: Any, ep: Ep, now: dt.datetime) -> list[str]:
+    diary = Diary(now=now, patient=patient_from(profile, None, {}), episodes=(ep,))
+    urgent = [r.id for r in rules_for(diary) if r.urgency == "urgent"]
+    return [f.rule_id for f in evaluate(diary, only=urgent).findings]
+
+
+@SETTINGS
+@given(profile=profiles(), ep=episode(BASE_NOW, max_days=10))
+def test_an_entry_called_quiet_never_raises_an_urgent_rule(profile: Any, ep: Ep) -> None:
+    if quiet(ep):
+        assert urgent_findings(profile, ep, BASE_NOW) == []
+
+
+@SETTINGS
+@given(profile=profiles(), ep=episode(BASE_NOW, max_days=10))
+def test_the_screen_never_clears_an_entry_the_urgent_rules_would_flag(profile: Any, ep: Ep) -> None:
+    if not urgent_screen(profile, False, BASE_NOW, episodes=(ep,)):
+        assert urgent_findings(profile, ep, BASE_NOW) == []
+
+
+def quick_log(**changes: Any) -> Ep:
+    base: dict[str, Any] = {"id": uuid.uuid4(), "kind": "spasm", "start": BASE_NOW - dt.timedelta(minutes=5),
+                            "offset_minutes": 60, "intensity": 6, "sites": (("calf", "left"),)}  # fmt: skip
+    return Ep(**{**base, **changes})
+
+
+def test_a_quick_log_is_cleared_and_warning_signs_are_not() -> None:
+    cramps = SimpleNamespace(conditions=["idiopathic_cramps"], time_zone="Europe/Madrid", sci_level=None,
+                             itb_pump=False, itb_refill_date=None, baseline_systolic=None, sleep_start=dt.time(23),
+                             sleep_end=dt.time(7))  # fmt: skip
+    assert urgent_screen(cramps, False, BASE_NOW, episodes=(quick_log(),)) is False
+    assert urgent_screen(cramps, False, BASE_NOW, episodes=(quick_log(duration_seconds=600),)) is False
+    # Each of these reaches a rule (or may, with the rest of the diary), so the full check must run.
+    assert quiet(quick_log(duration_seconds=601)) is False  # U1: longer than 10 minutes
+    assert quiet(quick_log(ongoing=True)) is False  # U1: still going
+    assert quiet(quick_log(kind="cramp")) is False  # U3, U5
+    assert quiet(quick_log(context=frozenset({"recent_wound"}))) is False  # U2
+    assert quiet(quick_log(symptoms=frozenset({"new_weakness"}))) is False  # U4
+    assert urgent_screen(cramps, False, BASE_NOW, episodes=(quick_log(duration_seconds=900),)) is True
+    # Threshold overrides, a missing profile, or rules that need weeks of history always take the full path.
+    assert urgent_screen(cramps, True, BASE_NOW, episodes=(quick_log(),)) is True
+    assert urgent_screen(None, False, BASE_NOW, episodes=(quick_log(),)) is True
+    sci = SimpleNamespace(**{**vars(cramps), "conditions": ["spinal_cord_injury"]})
+    assert {"U7", "U10"} & SPIKE_RULES and urgent_screen(sci, False, BASE_NOW, episodes=(quick_log(),)) is True

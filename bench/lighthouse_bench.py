@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 
 from backend.config import ROOT
-from bench.write_bench import start
+from bench.write_bench import start, stop
 
 HERE = Path(__file__).resolve().parent / "lighthouse"
 CLI = HERE / "node_modules" / ".bin" / "lighthouse"
@@ -114,7 +114,6 @@ async def run() -> None:
                       f"best practices {scores['best-practices']:3}  {'meets' if verdict else 'BELOW'} target"
                       + (f"  failing: {', '.join(scores['failing'])}" if scores["failing"] else ""))  # fmt: skip
         finally:
-            server.kill()
-            server.wait()
+            stop(server)
     if shutil.which("npm") is None:
         print("npm not found: install Node.js to run Lighthouse")

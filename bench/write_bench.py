@@ -9,9 +9,11 @@ patients in turn, against GET /healthz. Afterwards the database must hold at lea
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -56,7 +58,9 @@ end
 def _environment(database: Path) -> dict[str, str]:
     return {**os.environ, "SPASM_DATABASE_URL": f"sqlite+aiosqlite:///{database}", "SPASM_SECRET_KEY": "w" * 40,
             "SPASM_SWEEP_SECONDS": "0", "SPASM_LIMIT_WRITES_PER_MINUTE": "100000000",
-            "SPASM_LIMIT_REGISTER_PER_ADDRESS": "1000000", "SPASM_LOG_LEVEL": "warning"}  # fmt: skip
+            "SPASM_LIMIT_REGISTER_PER_ADDRESS": "1000000",
+            # As in production: a JSON access line per request (the bench's output goes nowhere, not to a terminal).
+            "SPASM_LOG_LEVEL": "info", "SPASM_LOG_FORMAT": "json"}  # fmt: skip
 
 
 def start(database: Path, port: int, command: list[str] | None = None) -> subprocess.Popen[bytes]:
@@ -64,7 +68,9 @@ def start(database: Path, port: int, command: list[str] | None = None) -> subpro
     subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=ROOT, env=env, check=True,
                    capture_output=True)  # fmt: skip
     command = command or [sys.executable, "-m", "backend.cli", "serve", "--port", str(port)]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # A session of its own, so that stop() also ends the workers a server starts (granian serves from a child).
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)  # fmt: skip
     for _ in range(300):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
@@ -72,8 +78,14 @@ def start(database: Path, port: int, command: list[str] | None = None) -> subpro
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
-    process.kill()
+    stop(process)
     raise RuntimeError("the server did not start")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 def patients(base: str, count: int) -> list[tuple[str, str]]:
@@ -134,15 +146,18 @@ def logging_under_load(folder: Path, port: int, label: str, command: list[str] |
         time.sleep(1)
         with sqlite3.connect(database) as db:
             stored = db.execute("SELECT count(*) FROM episodes").fetchone()[0]
+            # Every write of one batch shares its commit time: the audit rows show how the writes were grouped.
+            commits = db.execute("SELECT count(DISTINCT at) FROM audit_events WHERE action = 'episode.create'"
+                                 ).fetchone()[0]  # fmt: skip
         memory = peak_memory_mb(server.pid)
         print(f"{label}: PUT /api/v1/episodes {writes['rate']:7.0f}/s p99 {writes['p99_ms']:6.1f} ms "
               f"(failed {writes['failed']})  |  GET /healthz {bare['rate']:7.0f}/s p99 {bare['p99_ms']:5.1f} ms  |  "
               f"writes at {writes['rate'] / bare['rate']:.0%} of the bare endpoint; target 2000/s, p99 < 50 ms")  # fmt: skip
         print(f"{label}: durable: {stored} episodes on disk for {acknowledged} acknowledged "
-              f"({'every one' if stored >= acknowledged else 'SOME MISSING'}); peak memory {memory:.0f} MB")  # fmt: skip
+              f"({'every one' if stored >= acknowledged else 'SOME MISSING'}) in {commits} commits "
+              f"({stored / max(commits, 1):.1f} episodes per commit); peak memory {memory:.0f} MB")  # fmt: skip
     finally:
-        server.kill()
-        server.wait()
+        stop(server)
 
 
 def sync_upload(folder: Path, port: int) -> None:
@@ -179,8 +194,7 @@ def sync_upload(folder: Path, port: int) -> None:
               f"another); the phone's copy back from the feed in {feed * 1000:.0f} ms ({pages} pages); "
               f"one GET /healthz round trip {bare * 1000:.1f} ms")  # fmt: skip
     finally:
-        server.kill()
-        server.wait()
+        stop(server)
 
 
 async def run() -> None:

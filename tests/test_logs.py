@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -44,3 +46,29 @@ async def test_a_request_is_logged_by_its_route_template_without_ids_or_content(
 
 def test_database_errors_never_carry_the_statements_values(app: Any) -> None:
     assert app.state.engine.sync_engine.hide_parameters is True
+
+
+def test_lines_are_written_in_blocks_a_warning_at_once_and_the_rest_soon() -> None:
+    stream = io.StringIO()
+    handler = logs.BufferedHandler()
+    handler.setStream(stream)
+    handler.setFormatter(logs.JsonFormatter())
+    logger = logging.getLogger(f"spasm.test-buffer-{uuid.uuid4().hex}")
+    logger.propagate = False
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.info("one")
+    assert stream.getvalue() == ""  # held: no system call per line
+    logger.warning("two")
+    assert [json.loads(line)["message"] for line in stream.getvalue().splitlines()] == ["one", "two"]
+    logger.info("three")
+    deadline = time.monotonic() + 10 * logs.FLUSH_EVERY
+    while "three" not in stream.getvalue() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [json.loads(line)["message"] for line in stream.getvalue().splitlines()] == ["one", "two", "three"]
+
+
+def test_request_ids_are_unique_and_sixteen_hex_digits() -> None:
+    ids = [logs.request_id() for _ in range(10_000)]
+    assert len(set(ids)) == len(ids)
+    assert all(len(i) == 16 and int(i, 16) >= 0 for i in ids)

@@ -7,6 +7,7 @@ out, the idle limit, the absolute limit, or the account being disabled (ASVS 7.3
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import secrets
@@ -44,7 +45,12 @@ def hash_token(token: str) -> str:
 
 def csrf_token_for(settings: Settings, cookie_value: str) -> str:
     """The CSRF token that goes with a session (or anonymous) cookie: only this server can compute it."""
-    return hmac.new(settings.secret_key.encode(), b"csrf:" + cookie_value.encode(), hashlib.sha256).hexdigest()
+    return _csrf_token(settings.secret_key, cookie_value)
+
+
+@functools.lru_cache(maxsize=8192)  # a phone uploading its outbox sends the same cookie again and again
+def _csrf_token(secret_key: str, cookie_value: str) -> str:
+    return hmac.new(secret_key.encode(), b"csrf:" + cookie_value.encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -200,11 +200,9 @@ class EpisodeWriter:
         # The urgent-rule screen is pure: it runs after the commit, without holding the database.
         for outcome in outcomes:
             if isinstance(outcome, Written):
-                episode = flags.episode_from_row(outcome.row)
                 profile = profiles.get(outcome.principal.user_id)
-                outcome.urgent_check = flags.needs_window(episode) or flags.urgent_screen(
-                    profile, profile is not None and profile.any_override is not None, now, episodes=(episode,)
-                )
+                any_override = profile is not None and profile.any_override is not None
+                outcome.urgent_check = flags.screen_row(profile, any_override, outcome.row, now)
         return outcomes
 
     def _in_thread(self, jobs: list[EpisodeWrite], now: dt.datetime) -> tuple[list[Outcome], dict[uuid.UUID, Any]]:

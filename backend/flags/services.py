@@ -403,10 +403,25 @@ def quiet(episode: Ep) -> bool:
     still going, and not longer than U1's limit. The quick log (a strength and a place) is such an entry, so the
     rules need not run for it. Kept honest by a property test that runs the rules themselves on every entry this
     calls quiet (tests/flags/test_urgent_screen.py): a new urgent rule looking at something else makes it fail."""
-    if episode.symptoms or episode.context or episode.kind == "cramp" or episode.ongoing:
+    return _quiet(episode.kind, episode.symptoms, episode.context, episode.ongoing, episode.length(episode.start))
+
+
+def _quiet(kind: str, symptoms: Any, context: Any, ongoing: bool, length: dt.timedelta | None) -> bool:
+    if symptoms or context or kind == "cramp" or ongoing:
         return False
-    length = episode.length(episode.start)
     return length is None or length <= dt.timedelta(minutes=RULES["U1"].defaults["minutes"])
+
+
+def screen_row(profile: Any, any_override: bool, row: Any, now: dt.datetime) -> bool:
+    """``urgent_screen`` for one stored episode row (the grouped writer's answer), which first tries ``quiet`` on the
+    row's own values: the common write is then screened without building the rules' view of the episode."""
+    if profile is not None and not any_override and not row.ongoing:
+        length = (row.ended_at - row.started_at if row.ended_at is not None
+                  else dt.timedelta(seconds=row.duration_seconds) if row.duration_seconds is not None else None)  # fmt: skip
+        if _quiet(row.kind, row.symptoms, row.context, row.ongoing, length) and not _needs_history(profile):
+            return False
+    episode = _episode(row)
+    return needs_window(episode) or urgent_screen(profile, any_override, now, episodes=(episode,))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -423,17 +438,30 @@ def urgent_screen(profile: Any, any_override: bool, now: dt.datetime, *, episode
     """Whether the full urgent evaluation must run for a write (pure: the grouped episode writer screens a whole
     batch with it). False means no urgent rule can fire on these entries: the common case, a write with no
     warning sign, for a patient without threshold overrides or rules that need weeks of history (U7, U10)."""
-    if profile is None or any_override:
-        return True
-    patient = _patient(tuple(sorted(profile.conditions)), profile.time_zone, profile.sci_level, bool(profile.itb_pump),
-                       profile.itb_refill_date, profile.baseline_systolic, profile.sleep_start, profile.sleep_end)  # fmt: skip
-    probe = Diary(now=now, patient=patient, episodes=episodes, checkins=(day,) if day else ())
-    urgent = [r.id for r in rules_for(probe) if r.urgency == "urgent"]
-    if set(urgent) & SPIKE_RULES:
+    if profile is None or any_override or _needs_history(profile):
         return True
     if day is None and all(quiet(e) for e in episodes):
         return False
-    return bool(evaluate(probe, only=urgent).findings)
+    probe = Diary(now=now, patient=_patient_of(profile), episodes=episodes, checkins=(day,) if day else ())
+    return bool(evaluate(probe, only=[r.id for r in rules_for(probe) if r.urgency == "urgent"]).findings)
+
+
+def _patient_of(profile: Any) -> Patient:
+    return _patient(tuple(sorted(profile.conditions)), profile.time_zone, profile.sci_level, bool(profile.itb_pump),
+                    profile.itb_refill_date, profile.baseline_systolic, profile.sleep_start, profile.sleep_end)  # fmt: skip
+
+
+def _needs_history(profile: Any) -> bool:
+    """Whether the patient's urgent rules include one that needs the weeks before an entry (U7, U10)."""
+    return _history_rules(_patient_of(profile))
+
+
+@functools.lru_cache(maxsize=4096)
+def _history_rules(patient: Patient) -> bool:
+    return any(r.id in SPIKE_RULES for r in rules_for(Diary(now=_EPOCH, patient=patient)))
+
+
+_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 
 async def urgent_check(

@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from backend.flags.engine import evaluate, rules_for
-from backend.flags.services import SPIKE_RULES, patient_from, quiet, urgent_screen
+from backend.flags.services import SPIKE_RULES, patient_from, quiet, screen_row, urgent_screen
 from backend.flags.window import Diary, Ep
 from tests.flags.test_properties import BASE_NOW, SETTINGS, ZONES, episode
 
@@ -56,6 +56,30 @@ def test_an_entry_called_quiet_never_raises_an_urgent_rule(profile: Any, ep: Ep)
 def test_the_screen_never_clears_an_entry_the_urgent_rules_would_flag(profile: Any, ep: Ep) -> None:
     if not urgent_screen(profile, False, BASE_NOW, episodes=(ep,)):
         assert urgent_findings(profile, ep, BASE_NOW) == []
+
+
+def as_row(ep: Ep) -> Any:
+    """The episode as the writer holds it: a stored row's columns."""
+    return SimpleNamespace(
+        id=ep.id, kind=ep.kind, started_at=ep.start, start_offset=ep.offset_minutes, intensity=ep.intensity,
+        duration_seconds=ep.duration_seconds, ended_at=ep.end, ongoing=ep.ongoing,
+        body_sites=[{"site": site, "side": side} for site, side in ep.sites], woke_from_sleep=ep.woke_from_sleep,
+        triggers=sorted(ep.triggers), symptoms=sorted(ep.symptoms), context=sorted(ep.context),
+        treatments=[{"kind": k, "relief": r, "minutes_to_relief": m} for k, r, m in ep.treatments],
+    )  # fmt: skip
+
+
+@SETTINGS
+@given(profile=profiles(), ep=episode(BASE_NOW, max_days=10))
+def test_the_screen_of_a_stored_row_agrees_with_the_rules(profile: Any, ep: Ep) -> None:
+    if not screen_row(profile, False, as_row(ep), BASE_NOW):
+        assert urgent_findings(profile, ep, BASE_NOW) == []
+    # The row's shortcut and the full screen agree on what they clear.
+    assert screen_row(profile, False, as_row(ep), BASE_NOW) == (
+        ep.kind == "cramp"
+        or bool(ep.context & {"fluid_loss", "diuretic_increase"})
+        or urgent_screen(profile, False, BASE_NOW, episodes=(ep,))
+    )
 
 
 def quick_log(**changes: Any) -> Ep:

@@ -126,6 +126,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     sweeper = Sweeper(maker, settings.sweep_seconds)
     writer = EpisodeWriter(engine, settings)
     evaluator = Evaluator(maker, settings.flag_delay_seconds, busy=writer.busy)
+    writer.orphaned = evaluator.schedule
     dispatcher = Dispatcher(maker, settings)
 
     async def dispose() -> None:

@@ -119,20 +119,29 @@ def make_sqlite_writer_engine(settings: Settings) -> Engine:
     url = make_url(settings.database_url).set(drivername="sqlite")
     engine = create_engine(url, poolclass=QueuePool, pool_size=1, max_overflow=0, pool_timeout=30,
                            hide_parameters=True, **JSON_CODEC)  # fmt: skip
-    event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "connect", _writer_connection)
+    # Each batch takes the write lock as it begins, so that what it reads (sessions, stored episodes, counters) cannot
+    # change under it, rather than relying on the driver starting the transaction only at the first write.
+    event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
     return engine
 
 
-_PLANS: dict[tuple[int, str, tuple[str, ...]], tuple[str, list[tuple[str, Any]]]] = {}
+def _writer_connection(dbapi_connection: Any, record: Any) -> None:
+    dbapi_connection.isolation_level = None  # the driver starts no transaction of its own: "begin" above does
+    _sqlite_pragmas(dbapi_connection, record)
+
+
+_PLANS: dict[tuple[Insert, str, tuple[str, ...]], tuple[str, list[tuple[str, Any]]]] = {}
 
 
 def insert_many(conn: Connection, statement: Insert, table: Table, rows: list[dict[str, Any]]) -> None:
     """Runs an INSERT for many rows through the driver's executemany, converting each value with the column type's
     own bind processor: what ``conn.execute(statement, rows)`` does, without its per-row bookkeeping, which is most of
     the cost of writing a batch of episodes. ``statement`` must be built once (module level), as the plan is cached
-    by its identity; every row must have the same keys."""
+    by its identity; every row must have the same keys, and name every column it fills (Python-side column defaults
+    are not applied here)."""
     dialect = conn.dialect
-    key = (id(statement), dialect.name, tuple(rows[0]))
+    key = (statement, dialect.name, tuple(rows[0]))  # the key holds the statement: its identity stays its own
     plan = _PLANS.get(key)
     if plan is None:
         compiled = statement.compile(dialect=dialect, column_keys=list(rows[0]))

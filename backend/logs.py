@@ -92,8 +92,11 @@ _FLUSHER: list[threading.Thread] = []
 
 def _flush_live(forever: bool = True) -> None:
     while True:
-        for handler in list(_LIVE):
-            handler.flush()
+        try:
+            for handler in list(_LIVE):
+                handler.flush()
+        except Exception:
+            pass
         if not forever:
             return
         time.sleep(FLUSH_EVERY)
@@ -113,11 +116,6 @@ def configure(fmt: str, level: str = "info") -> None:
             old.flush()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # What no line of ours prints (the logging HOWTO's "Optimization"): not looked up for every record.
-    logging._srcfile = None  # type: ignore[attr-defined]  # the caller's file, line and function
-    logging.logThreads = False
-    logging.logProcesses = False
-    logging.logMultiprocessing = False
     for chatty in ("weasyprint", "fontTools"):  # page-by-page progress is noise in the service's log
         logging.getLogger(chatty).setLevel(logging.ERROR)
     logging.getLogger("uvicorn.access").disabled = True  # replaced by spasm.access, which leaves ids and queries out

@@ -67,6 +67,11 @@ def _counter_statements(dialect: str) -> tuple[Any, Any, Any]:
     return statement, statement.returning(RateCounter.key, RateCounter.count), totals
 
 
+_READ = select(RateCounter.key, RateCounter.count, RateCounter.window_start).where(
+    RateCounter.key.in_(bindparam("keys", expanding=True))
+)
+
+
 def count(
     db: Session | Connection, attempts: Mapping[str, int], window: dt.timedelta, now: dt.datetime
 ) -> dict[str, int]:
@@ -88,6 +93,16 @@ def count(
         db.execute(statement, [{"key": key, "window_start": start, "count": counted[key]} for key in keys])
         found = db.execute(totals, {"keys": keys})
     return {key: total for key, total in found.all()}
+
+
+def current(db: Session | Connection, keys: list[str], window: dt.timedelta, now: dt.datetime) -> dict[str, int]:
+    """The attempts counted under each key in the current window, without counting one (a key not there has 0).
+
+    The grouped episode writer reads these first, decides which writes are within their limit, then adds those with
+    ``count``. Across processes the read may be a moment old; the limit is against abuse, not an exact quota."""
+    start = window_start(now, window)
+    found = db.execute(_READ, {"keys": [k[:200] for k in keys]})
+    return {key: total for key, total, since in found.all() if since >= start}
 
 
 def too_many(now: dt.datetime, window: dt.timedelta) -> Problem:

@@ -109,7 +109,7 @@ async def save_episode(request: Request[Any, Any, Any], db: AsyncSession | None,
 
     The write itself joins the process's grouped writer (writer.py); ``patient`` None means the writer resolves the
     request's session cookie in its batch. A form passes its session ``db``, whose connection is handed back first:
-    on SQLite the writer needs the only one."""
+    on SQLite the app has one pooled connection, which the urgent check below may need."""
     validation.check_episode(data, utcnow())
     if db is not None:
         await db.commit()

@@ -5,16 +5,19 @@ writer. While one batch is being written the next requests queue; the writer the
 transaction:
 
 1. resolves the callers' session cookies (one SELECT; an expired session is ended, an idle one touched);
-2. counts the writes against each patient's limit (one upsert for the whole batch);
-3. reads what is stored under the episode ids (one SELECT);
-4. decides each write by the rules every diary record follows (``services.verdict``);
-5. inserts the new episodes and their audit rows (one multi-row INSERT each; a replacement is its own UPDATE);
-6. reads the profiles that the urgent-rule screen needs (one SELECT);
+2. reads each patient's write count of this minute and what is stored under the episode ids (one SELECT each);
+3. decides each write, in the order they came, by the rules every diary record follows (``services.verdict``) and
+   the patient's limit per minute (only a write that changes the diary counts);
+4. inserts the new episodes and their audit rows (one executemany each; a replacement is its own UPDATE), and adds
+   the writes to the counters (one upsert);
+5. reads the profiles that the urgent-rule screen needs (one SELECT);
 
 and commits once. On SQLite (``synchronous=FULL``) that is one fsync for the batch, and no answer is sent before its
 commit. A problem with one request (a stale version, an id of someone else, the limit) is that request's answer and
-leaves the others alone. If the batch itself fails (another process inserted the same id at the same moment, say),
-every request in it is written again on its own, so that a neighbour's conflict never becomes somebody else's error.
+leaves the others alone. If the batch fails before its commit (another process inserted the same id at the same
+moment, say), every request in it is written again on its own, so that a neighbour's conflict never becomes somebody
+else's error. After the commit, the urgent-rule screen decides which writes need the full urgent check before their
+answer; if it cannot decide, the check runs.
 
 The batch is one synchronous function. On SQLite it runs in a thread of its own with its own connection
 (``db.make_sqlite_writer_engine``): the event loop hands the batch over once and goes on serving requests, instead of
@@ -31,6 +34,7 @@ import contextlib
 import datetime as dt
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -108,28 +112,36 @@ class Written:
     created: bool
     urgent_check: bool  # the urgent-rule screen could not clear this write: run flags.urgent_check before answering
     now: dt.datetime
+    profile: Any = None  # the patient's profile, for the screen
 
 
 Outcome = Written | Problem
 
 
 class EpisodeWriter:
-    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
+    def __init__(self, engine: AsyncEngine, settings: Settings,
+                 orphaned: Callable[[uuid.UUID], None] | None = None) -> None:  # fmt: skip
         self.engine = engine
         self.settings = settings
+        # Told of a patient whose write was committed after its request went away, so that the rules still run.
+        self.orphaned = orphaned
         self.queue: collections.deque[tuple[EpisodeWrite, asyncio.Future[Written]]] = collections.deque()
         self.task: asyncio.Task[None] | None = None
         self.thread: concurrent.futures.ThreadPoolExecutor | None = None
         self.sqlite: Engine | None = None
-        if settings.is_sqlite:
-            self.sqlite = make_sqlite_writer_engine(settings)
+        if settings.is_sqlite and settings.database_url.split(":///", 1)[-1] not in {"", ":memory:"}:
+            self.sqlite = make_sqlite_writer_engine(settings)  # (an in-memory database has no second connection)
         self.batches = 0  # for the tests and the benchmark: how many transactions the writes took
         self.largest = 0
-        self.last_batch = -1e9  # loop time of the latest batch
+        self.recent: collections.deque[tuple[float, float]] = collections.deque()  # (end, seconds) of recent batches
 
-    def busy(self, within: float = 1.0) -> bool:
-        """Whether episodes were written in the last ``within`` seconds (background work then yields to them)."""
-        return asyncio.get_running_loop().time() - self.last_batch < within
+    def busy(self, within: float = 1.0, share: float = 0.25) -> bool:
+        """Whether the writer spent more than ``share`` of the last ``within`` seconds writing: a steady stream of
+        uploads, to which background work then yields (a trickle of single writes does not count)."""
+        since = asyncio.get_running_loop().time() - within
+        while self.recent and self.recent[0][0] < since:
+            self.recent.popleft()
+        return sum(seconds for _, seconds in self.recent) > share * within
 
     async def write(self, job: EpisodeWrite) -> Written:
         """Queues one write and waits for the commit of the batch it joined; raises the request's problem."""
@@ -151,22 +163,30 @@ class EpisodeWriter:
             self.sqlite.dispose()
 
     async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
         while self.queue:
             count = min(len(self.queue), MAX_BATCH)
             batch = [self.queue.popleft() for _ in range(count)]
             jobs = [job for job, _ in batch]
+            started = loop.time()
             outcomes: list[Outcome | BaseException]
             try:
-                outcomes = list(await self._run(jobs))
+                outcomes = list(await self._commit(jobs))
             except Exception:
+                # Nothing of this batch was committed: each job is written again on its own, so that whatever
+                # failed (another process inserting the same id, say) is only that job's answer.
                 if len(batch) > 1:
                     log.warning("a batch of %d episode writes failed; writing each alone", len(batch))
                 outcomes = [await self._alone(job) for job in jobs]
             self.batches += 1
             self.largest = max(self.largest, count)
-            self.last_batch = asyncio.get_running_loop().time()
+            self.recent.append((loop.time(), loop.time() - started))
             for (_, future), outcome in zip(batch, outcomes, strict=True):
+                if isinstance(outcome, Written):
+                    self._screen(outcome)
                 if future.done():  # the request went away (the client closed the connection)
+                    if isinstance(outcome, Written) and self.orphaned is not None:
+                        self.orphaned(outcome.principal.user_id)
                     continue
                 if isinstance(outcome, BaseException):
                     future.set_exception(outcome)
@@ -176,56 +196,56 @@ class EpisodeWriter:
     async def _alone(self, job: EpisodeWrite) -> Outcome | BaseException:
         for attempt in range(2):
             try:
-                return (await self._run([job]))[0]
-            except IntegrityError as exc:
+                return (await self._commit([job]))[0]
+            except IntegrityError:
                 # The same id was inserted by another request at the same moment: the second try reads what won.
                 if attempt:
-                    return exc
+                    return Problem(409, "This episode is being saved by another request. Try again.",
+                                   code="write-race")  # fmt: skip
             except Exception as exc:
                 log.exception("an episode write failed")
                 return exc
         raise AssertionError("unreachable")
 
-    async def _run(self, jobs: list[EpisodeWrite]) -> list[Outcome]:
+    def _screen(self, outcome: Written) -> None:
+        """The urgent-rule screen, after the commit and without the database. It fails safe: if it cannot decide,
+        the full urgent check runs."""
+        try:
+            profile = outcome.profile
+            any_override = profile is not None and profile.any_override is not None
+            outcome.urgent_check = flags.screen_row(profile, any_override, outcome.row, outcome.now)
+        except Exception:
+            log.exception("the urgent-rule screen failed; the full check runs instead")
+            outcome.urgent_check = True
+
+    async def _commit(self, jobs: list[EpisodeWrite]) -> list[Outcome]:
+        """Writes the batch in one transaction and commits it; raises only if nothing was committed."""
         now = utcnow()
         if self.sqlite is not None:
             if self.thread is None:
                 self.thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="episode-writer")
-            outcomes, profiles = await asyncio.get_running_loop().run_in_executor(
-                self.thread, self._in_thread, jobs, now
-            )
-        else:
-            async with self.engine.begin() as conn:
-                outcomes, profiles = await conn.run_sync(self._batch, jobs, now)
-        # The urgent-rule screen is pure: it runs after the commit, without holding the database.
-        for outcome in outcomes:
-            if isinstance(outcome, Written):
-                profile = profiles.get(outcome.principal.user_id)
-                any_override = profile is not None and profile.any_override is not None
-                outcome.urgent_check = flags.screen_row(profile, any_override, outcome.row, now)
-        return outcomes
+            return await asyncio.get_running_loop().run_in_executor(self.thread, self._in_thread, jobs, now)
+        async with self.engine.begin() as conn:
+            return await conn.run_sync(self._batch, jobs, now)
 
-    def _in_thread(self, jobs: list[EpisodeWrite], now: dt.datetime) -> tuple[list[Outcome], dict[uuid.UUID, Any]]:
+    def _in_thread(self, jobs: list[EpisodeWrite], now: dt.datetime) -> list[Outcome]:
         assert self.sqlite is not None
         with self.sqlite.begin() as conn:
             return self._batch(conn, jobs, now)
 
-    def _batch(
-        self, conn: Connection, jobs: list[EpisodeWrite], now: dt.datetime
-    ) -> tuple[list[Outcome], dict[uuid.UUID, Any]]:
-        """The whole batch in one transaction (the caller commits). Answers each job's outcome, and the profiles of
-        the patients written for, which the urgent-rule screen needs."""
+    def _batch(self, conn: Connection, jobs: list[EpisodeWrite], now: dt.datetime) -> list[Outcome]:
+        """The whole batch in one transaction (the caller commits): each job's outcome, in the order they came."""
         outcomes: list[Outcome | None] = [None] * len(jobs)
         callers = self._callers(conn, jobs, outcomes, now)
-        allowed = self._within_limits(conn, callers, outcomes, now)
-        self._apply(conn, jobs, callers, allowed, outcomes, now)
-        profiles: dict[uuid.UUID, Any] = {}
-        patients = {callers[i].user_id for i in allowed if isinstance(outcomes[i], Written)}
-        if patients:
-            result = conn.execute(PROFILE_AND_OVERRIDE, {"patients": list(patients)})
+        written = self._apply(conn, jobs, callers, outcomes, now)
+        if written:
+            result = conn.execute(PROFILE_AND_OVERRIDE, {"patients": list(written)})
             profiles = {row.patient_id: row for row in result}
+            for outcome in outcomes:
+                if isinstance(outcome, Written):
+                    outcome.profile = profiles.get(outcome.principal.user_id)
         assert all(o is not None for o in outcomes)
-        return outcomes, profiles  # type: ignore[return-value]
+        return outcomes  # type: ignore[return-value]
 
     def _callers(
         self, conn: Connection, jobs: list[EpisodeWrite], outcomes: list[Outcome | None], now: dt.datetime
@@ -243,38 +263,26 @@ class EpisodeWriter:
                 callers[i] = principal
         return callers
 
-    def _within_limits(
-        self, conn: Connection, callers: dict[int, Principal], outcomes: list[Outcome | None], now: dt.datetime
-    ) -> list[int]:
-        """Counts every write of the batch at once; each patient's writes past the limit are refused, the later ones
-        first (the same count, and the same 429, as one write at a time would give)."""
-        if not callers:
-            return []
-        keys = {i: f"write:{p.user_id}" for i, p in callers.items()}
-        attempts = collections.Counter(keys.values())
-        totals = limits.count(conn, attempts, limits.WRITE_WINDOW, now)
-        remaining = {key: self.settings.limit_writes_per_minute - (totals[key] - n) for key, n in attempts.items()}
-        allowed = []
-        for i in sorted(callers):
-            if remaining[keys[i]] > 0:
-                allowed.append(i)
-            else:
-                outcomes[i] = limits.too_many(now, limits.WRITE_WINDOW)
-            remaining[keys[i]] -= 1
-        return allowed
-
     def _apply(
-        self, conn: Connection, jobs: list[EpisodeWrite], callers: dict[int, Principal], allowed: list[int],
+        self, conn: Connection, jobs: list[EpisodeWrite], callers: dict[int, Principal],
         outcomes: list[Outcome | None], now: dt.datetime,
-    ) -> None:  # fmt: skip
-        if not allowed:
-            return
-        ids = list({jobs[i].episode_id for i in allowed})
+    ) -> set[uuid.UUID]:  # fmt: skip
+        """Decides and writes each job in queue order, as one write at a time would: a refused write or a replay
+        is answered without counting; a write that changes the diary counts against its patient's limit per minute,
+        and past the limit is refused with 429. Answers the patients whose episodes were written or replayed."""
+        if not callers:
+            return set()
+        keys = {pid: f"write:{pid}" for pid in {p.user_id for p in callers.values()}}
+        used = limits.current(conn, list(keys.values()), limits.WRITE_WINDOW, now)
+        left = {pid: self.settings.limit_writes_per_minute - used.get(key, 0) for pid, key in keys.items()}
+        ids = list({jobs[i].episode_id for i in callers})
         stored = {row.id: SimpleNamespace(**row._mapping)
                   for row in conn.execute(STORED, {"ids": ids})}  # fmt: skip
         inserts: list[dict[str, Any]] = []
         audits: list[dict[str, Any]] = []
-        for i in allowed:
+        counted: collections.Counter[str] = collections.Counter()
+        patients: set[uuid.UUID] = set()
+        for i in sorted(callers):
             job, principal = jobs[i], callers[i]
             row: Any = stored.get(job.episode_id)
             try:
@@ -285,7 +293,14 @@ class EpisodeWriter:
                 continue
             if action == "unchanged":
                 outcomes[i] = Written(principal, row, row.version == 1 and job.if_match is None, False, now)
+                patients.add(principal.user_id)
                 continue
+            if left[principal.user_id] <= 0:
+                outcomes[i] = limits.too_many(now, limits.WRITE_WINDOW)
+                continue
+            left[principal.user_id] -= 1
+            counted[keys[principal.user_id]] += 1
+            patients.add(principal.user_id)
             if action == "create":
                 new = {"patient_id": principal.user_id, "id": job.episode_id, **job.values, "received_at": now,
                        **records.entry_times(job.data.entered_at, now), "updated_at": now, "version": 1,
@@ -308,6 +323,7 @@ class EpisodeWriter:
                 if result.rowcount != 1:  # changed by another process since the read (PostgreSQL)
                     current = conn.execute(select(EPISODES).where(EPISODES.c.id == job.episode_id)).one()
                     outcomes[i] = stale(current)
+                    counted[keys[principal.user_id]] -= 1
                     continue
                 stored[job.episode_id] = row = SimpleNamespace(**{**vars(row), **changes})
                 outcomes[i] = Written(principal, row, False, False, now)
@@ -317,3 +333,6 @@ class EpisodeWriter:
             insert_many(conn, INSERT_EPISODES, EPISODES, inserts)
         if audits:
             insert_many(conn, INSERT_AUDITS, AUDITS, audits)
+        if +counted:
+            limits.count(conn, +counted, limits.WRITE_WINDOW, now)
+        return patients

@@ -4,7 +4,8 @@ A phone coming back online may upload hundreds of entries in a few seconds; eval
 same work hundreds of times. Writes schedule an evaluation for their patient; while one is waiting, further writes
 join it. If the process stops first, the periodic sweep catches up, so nothing depends on this task surviving.
 
-The urgent rules have already run inside each write, so what waits here is the slower, routine part. One worker per
+Each write has already been screened for the urgent rules (and checked by them where needed) before its answer, so
+what waits here is the slower, routine part. One worker per
 process takes the patients in the order their bursts began. While the process is busy writing (``busy()``), evaluation
 gets at most ``share`` of its time: when thousands of phones upload at the same morning hour, logging stays fast and
 the flags follow a little later (routine and soon flags are for follow-up within days; the sweep is the backstop).
@@ -16,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -27,8 +28,10 @@ class Evaluator:
     def __init__(
         self, maker: async_sessionmaker[AsyncSession], delay_seconds: float, *, share: float = 0.1,
         busy: Callable[[], bool] = lambda: False,
+        evaluate: Callable[[async_sessionmaker[AsyncSession], uuid.UUID], Awaitable[None]] | None = None,
     ) -> None:  # fmt: skip
         self.maker = maker
+        self.evaluate = evaluate if evaluate is not None else evaluate_in_background
         self.delay = delay_seconds
         self.share = share
         self.busy = busy
@@ -55,7 +58,7 @@ class Evaluator:
             # Leave the burst before evaluating, so that a write arriving during the evaluation schedules another.
             del self.pending[patient_id]
             started = loop.time()
-            await evaluate_in_background(self.maker, patient_id)
+            await self.evaluate(self.maker, patient_id)
             self.evaluated += 1
             if not self.hurry and self.pending and self.busy():
                 # Rest in proportion to the work just done: evaluation gets at most `share` of the process.

@@ -117,10 +117,10 @@ async def one_batch(app: Litestar, plug: Api, sends: Sequence[Send], *, in_order
     writer: EpisodeWriter = app.state.writer
     assert not writer.queue and (writer.task is None or writer.task.done()), "the writer is busy before the test"
     holding, release = asyncio.Event(), asyncio.Event()
-    run = writer._run
+    run = writer._commit
 
     async def held(jobs: list[EpisodeWrite]) -> Any:
-        vars(writer).pop("_run", None)  # only this first batch is held
+        vars(writer).pop("_commit", None)  # only this first batch is held
         holding.set()
         await release.wait()
         return await run(jobs)
@@ -131,7 +131,7 @@ async def one_batch(app: Litestar, plug: Api, sends: Sequence[Send], *, in_order
         return len(writer.queue) + sum(t.done() for t in tasks) == len(tasks)
 
     before = writer.batches
-    vars(writer)["_run"] = held
+    vars(writer)["_commit"] = held
     fallbacks = Fallbacks()
     logging.getLogger("spasm.writer").addHandler(fallbacks)
     plugged = asyncio.create_task(plug.put(url(uuid.uuid4()), json=body(0)))
@@ -145,7 +145,7 @@ async def one_batch(app: Litestar, plug: Api, sends: Sequence[Send], *, in_order
         jobs = [job for job, _ in writer.queue]
     finally:
         release.set()
-        vars(writer).pop("_run", None)
+        vars(writer).pop("_commit", None)
     try:
         responses = await asyncio.wait_for(asyncio.gather(*tasks), TIMEOUT)
         assert (await plugged).status_code == 201
@@ -604,3 +604,48 @@ async def test_a_body_too_big_is_answered_after_the_caller(app: Litestar, browse
     api = await caller(kind, app, browser)
     response = await api.put(url(uuid.uuid4()), json=body(5, note="x" * 300_000))
     assert response.status_code == status, response.text
+
+
+async def test_refused_writes_and_replays_do_not_use_up_the_write_limit(
+    strict_people: Callable[[str], Awaitable[Api]],
+) -> None:
+    """Only a write that changes the diary counts: with a limit of 3, a create, two refused edits (428) and a replay
+    leave room for two more creates; the third is refused."""
+    patient = await strict_people("patient")
+    first = uuid.uuid4()
+    assert (await put(patient, first, 5)()).status_code == 201
+    assert (await put(patient, first, 6)()).status_code == 428  # different content without If-Match
+    assert (await put(patient, first, 7)()).status_code == 428
+    assert (await put(patient, first, 5)()).status_code == 201  # the replay of the create
+    answers = [(await put(patient, uuid.uuid4(), 5)()).status_code for _ in range(3)]
+    assert answers == [201, 201, 429]
+
+
+async def test_a_screen_that_fails_after_the_commit_neither_writes_again_nor_hides_the_urgent_check(
+    app: Litestar, patient: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The commit is the end of a batch: whatever fails afterwards must not send its writes round again (which would
+    count and audit them twice, and answer a saved edit with "nothing was saved"), and the urgent check then runs."""
+    from backend.diary import writer as module
+
+    episode_id = uuid.uuid4()
+    assert (await put(patient, episode_id, 5)()).status_code == 201
+    checked: list[uuid.UUID] = []
+    real_check = module.flags.urgent_check
+
+    async def urgent_check(db: Any, patient_id: uuid.UUID, now: dt.datetime, **kw: Any) -> Any:
+        checked.append(patient_id)
+        return await real_check(db, patient_id, now, **kw)
+
+    def broken(*args: Any) -> bool:
+        raise RuntimeError("the screen fails")
+
+    monkeypatch.setattr(module.flags, "screen_row", broken)
+    monkeypatch.setattr("backend.diary.routes.flags.urgent_check", urgent_check)
+    edited = await put(patient, episode_id, 6, if_match=1)()
+    assert edited.status_code == 200 and edited.json()["version"] == 2
+    assert checked == [user_id(patient)]  # the full check ran in the screen's place
+    async with app.state.sessionmaker() as db:
+        actions = (await db.execute(select(AuditEvent.action).where(AuditEvent.entity == f"episode:{episode_id}"))
+                   ).scalars().all()  # fmt: skip
+    assert sorted(actions) == ["episode.create", "episode.update"]  # once each: nothing was written twice

@@ -12,17 +12,18 @@ import pytest
 from backend.flags import evaluator as module
 
 
-@pytest.fixture
-def evaluations(monkeypatch: pytest.MonkeyPatch) -> list[uuid.UUID]:
-    """Replaces the evaluation itself with one that takes 50 ms and notes whom it was for."""
-    done: list[uuid.UUID] = []
+class Evaluations(list[uuid.UUID]):
+    """An evaluation that takes 50 ms and notes whom it was for (given to the worker, so that the app's own evaluator
+    is untouched)."""
 
-    async def evaluate(maker: Any, patient_id: uuid.UUID) -> None:
+    async def __call__(self, maker: Any, patient_id: uuid.UUID) -> None:
         await asyncio.sleep(0.05)
-        done.append(patient_id)
+        self.append(patient_id)
 
-    monkeypatch.setattr(module, "evaluate_in_background", evaluate)
-    return done
+
+@pytest.fixture
+def evaluations() -> Evaluations:
+    return Evaluations()
 
 
 def rests(monkeypatch: pytest.MonkeyPatch, worker: module.Evaluator) -> list[float]:
@@ -36,9 +37,9 @@ def rests(monkeypatch: pytest.MonkeyPatch, worker: module.Evaluator) -> list[flo
 
 
 async def test_while_writes_are_busy_evaluation_rests_in_proportion_to_its_work(
-    evaluations: list[uuid.UUID], monkeypatch: pytest.MonkeyPatch
+    evaluations: Evaluations, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    worker = module.Evaluator(None, 0, share=0.1, busy=lambda: True)  # type: ignore[arg-type]
+    worker = module.Evaluator(None, 0, share=0.1, busy=lambda: True, evaluate=evaluations)  # type: ignore[arg-type]
     asked = rests(monkeypatch, worker)
     first, second, third = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     for patient in (first, second, third):
@@ -51,9 +52,9 @@ async def test_while_writes_are_busy_evaluation_rests_in_proportion_to_its_work(
 
 
 async def test_when_writes_are_quiet_the_backlog_runs_without_resting(
-    evaluations: list[uuid.UUID], monkeypatch: pytest.MonkeyPatch
+    evaluations: Evaluations, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    worker = module.Evaluator(None, 0, busy=lambda: False)  # type: ignore[arg-type]
+    worker = module.Evaluator(None, 0, busy=lambda: False, evaluate=evaluations)  # type: ignore[arg-type]
     asked = rests(monkeypatch, worker)
     patients = [uuid.uuid4() for _ in range(4)]
     for patient in patients:
@@ -64,8 +65,8 @@ async def test_when_writes_are_quiet_the_backlog_runs_without_resting(
     assert asked == []
 
 
-async def test_drain_evaluates_everything_now_even_during_a_long_delay(evaluations: list[uuid.UUID]) -> None:
-    worker = module.Evaluator(None, 3600, busy=lambda: True)  # type: ignore[arg-type]
+async def test_drain_evaluates_everything_now_even_during_a_long_delay(evaluations: Evaluations) -> None:
+    worker = module.Evaluator(None, 3600, busy=lambda: True, evaluate=evaluations)  # type: ignore[arg-type]
     patient = uuid.uuid4()
     worker.schedule(patient)
     worker.schedule(patient)  # the same burst
@@ -83,7 +84,12 @@ async def test_drain_evaluates_everything_now_even_during_a_long_delay(evaluatio
 async def test_the_app_yields_to_its_writer(app: Any) -> None:
     """The app's evaluator asks the episode writer whether writes are under way."""
     evaluator, writer = app.state.evaluator, app.state.writer
-    writer.last_batch = asyncio.get_running_loop().time()
+    now = asyncio.get_running_loop().time()
+    writer.recent.clear()
+    writer.recent.append((now, 0.05))  # one write a moment ago: a trickle, not a stream
+    assert evaluator.busy() is False
+    writer.recent.extend((now, 0.1) for _ in range(5))  # half of the last second spent writing
     assert evaluator.busy() is True
-    writer.last_batch -= 5
+    writer.recent.clear()
+    writer.recent.extend((now - 5, 0.5) for _ in range(4))  # busy, but seconds ago
     assert evaluator.busy() is False

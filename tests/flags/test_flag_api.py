@@ -217,7 +217,7 @@ async def test_routine_rules_run_after_the_answer(app: Litestar, patient: Api) -
     assert r3["urgency"] == "routine" and len(r3["evidence_episodes"]) == 2
 
 
-async def test_a_burst_of_writes_shares_one_evaluation(app: Litestar, monkeypatch: Any) -> None:
+async def test_a_burst_of_writes_shares_one_evaluation(app: Litestar) -> None:
     from backend.flags import evaluator as module
 
     calls: list[uuid.UUID] = []
@@ -225,8 +225,7 @@ async def test_a_burst_of_writes_shares_one_evaluation(app: Litestar, monkeypatc
     async def count(maker: Any, patient_id: uuid.UUID) -> None:
         calls.append(patient_id)
 
-    monkeypatch.setattr(module, "evaluate_in_background", count)
-    burst = module.Evaluator(app.state.sessionmaker, delay_seconds=0.05)
+    burst = module.Evaluator(app.state.sessionmaker, delay_seconds=0.05, evaluate=count)
     first, second = uuid.uuid4(), uuid.uuid4()
     for _ in range(50):
         burst.schedule(first)

@@ -133,15 +133,15 @@ class EpisodeWriter:
             self.sqlite = make_sqlite_writer_engine(settings)  # (an in-memory database has no second connection)
         self.batches = 0  # for the tests and the benchmark: how many transactions the writes took
         self.largest = 0
-        self.recent: collections.deque[tuple[float, float]] = collections.deque()  # (end, seconds) of recent batches
+        self.recent: collections.deque[tuple[float, int]] = collections.deque()  # (when, writes) of recent batches
 
-    def busy(self, within: float = 1.0, share: float = 0.25) -> bool:
-        """Whether the writer spent more than ``share`` of the last ``within`` seconds writing: a steady stream of
-        uploads, to which background work then yields (a trickle of single writes does not count)."""
+    def busy(self, within: float = 1.0, writes: int = 20) -> bool:
+        """Whether at least ``writes`` episodes were written in the last ``within`` seconds: a stream of uploads, to
+        which background work then yields (a trickle of single writes does not count)."""
         since = asyncio.get_running_loop().time() - within
         while self.recent and self.recent[0][0] < since:
             self.recent.popleft()
-        return sum(seconds for _, seconds in self.recent) > share * within
+        return sum(count for _, count in self.recent) >= writes
 
     async def write(self, job: EpisodeWrite) -> Written:
         """Queues one write and waits for the commit of the batch it joined; raises the request's problem."""
@@ -168,7 +168,6 @@ class EpisodeWriter:
             count = min(len(self.queue), MAX_BATCH)
             batch = [self.queue.popleft() for _ in range(count)]
             jobs = [job for job, _ in batch]
-            started = loop.time()
             outcomes: list[Outcome | BaseException]
             try:
                 outcomes = list(await self._commit(jobs))
@@ -180,7 +179,7 @@ class EpisodeWriter:
                 outcomes = [await self._alone(job) for job in jobs]
             self.batches += 1
             self.largest = max(self.largest, count)
-            self.recent.append((loop.time(), loop.time() - started))
+            self.recent.append((loop.time(), count))
             for (_, future), outcome in zip(batch, outcomes, strict=True):
                 if isinstance(outcome, Written):
                     self._screen(outcome)

@@ -86,10 +86,10 @@ async def test_the_app_yields_to_its_writer(app: Any) -> None:
     evaluator, writer = app.state.evaluator, app.state.writer
     now = asyncio.get_running_loop().time()
     writer.recent.clear()
-    writer.recent.append((now, 0.05))  # one write a moment ago: a trickle, not a stream
+    writer.recent.append((now, 1))  # one write a moment ago: a trickle, not a stream
     assert evaluator.busy() is False
-    writer.recent.extend((now, 0.1) for _ in range(5))  # half of the last second spent writing
+    writer.recent.extend((now, 16) for _ in range(3))  # 49 writes in the last second
     assert evaluator.busy() is True
     writer.recent.clear()
-    writer.recent.extend((now - 5, 0.5) for _ in range(4))  # busy, but seconds ago
+    writer.recent.extend((now - 5, 16) for _ in range(4))  # a stream, but seconds ago
     assert evaluator.busy() is False

@@ -105,8 +105,7 @@ def _flush_live(forever: bool = True) -> None:
 def configure(fmt: str, level: str = "info") -> None:
     handler = BufferedHandler()
     if fmt == "json":
-        formatter: logging.Formatter = JsonFormatter()
-        formatter.converter = time.gmtime
+        formatter: logging.Formatter = JsonFormatter()  # its own UTC stamps (_stamp)
     else:
         formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
     handler.setFormatter(formatter)

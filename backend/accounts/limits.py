@@ -51,8 +51,8 @@ def window_start(now: dt.datetime, window: dt.timedelta) -> dt.datetime:
 
 
 @functools.cache
-def _counter_statements(dialect: str) -> tuple[Any, Any, Any]:
-    """The upsert that adds attempts to a counter (restarting it in a new window), and the read of the totals."""
+def _counter_statements(dialect: str) -> tuple[Any, Any]:
+    """The upsert that adds attempts to a counter (restarting it in a new window), and the same answering the total."""
     insert: Any = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = insert(RateCounter)
     fresh = RateCounter.window_start < statement.excluded.window_start
@@ -63,8 +63,7 @@ def _counter_statements(dialect: str) -> tuple[Any, Any, Any]:
             "window_start": case((fresh, statement.excluded.window_start), else_=RateCounter.window_start),
         },
     )
-    totals = select(RateCounter.key, RateCounter.count).where(RateCounter.key.in_(bindparam("keys", expanding=True)))
-    return statement, statement.returning(RateCounter.key, RateCounter.count), totals
+    return statement, statement.returning(RateCounter.key, RateCounter.count)
 
 
 _READ = select(RateCounter.key, RateCounter.count, RateCounter.window_start).where(
@@ -72,34 +71,36 @@ _READ = select(RateCounter.key, RateCounter.count, RateCounter.window_start).whe
 )
 
 
-def count(
-    db: Session | Connection, attempts: Mapping[str, int], window: dt.timedelta, now: dt.datetime
-) -> dict[str, int]:
-    """Adds each key's attempts to its counter and answers the totals in the current window.
-
-    The grouped episode writer counts a whole batch of requests at once, in its own thread; ``hit`` counts one."""
-    start = window_start(now, window)
-    dialect = (db.get_bind() if isinstance(db, Session) else db).dialect.name
-    statement, returning, totals = _counter_statements(dialect)
-    keys = sorted({key[:200] for key in attempts})  # one order for every process: no deadlock between two batches
+def _rows(attempts: Mapping[str, int], start: dt.datetime) -> list[dict[str, Any]]:
     counted: dict[str, int] = {}
     for key, n in attempts.items():
         counted[key[:200]] = counted.get(key[:200], 0) + n
-    if len(keys) == 1:
-        # One statement with RETURNING, the common case of a single attempt.
-        found = db.execute(returning, {"key": keys[0], "window_start": start, "count": counted[keys[0]]})
-    else:
-        # One statement for many rows (its text is the same for every batch, so it is compiled once), then the totals.
-        db.execute(statement, [{"key": key, "window_start": start, "count": counted[key]} for key in keys])
-        found = db.execute(totals, {"keys": keys})
-    return {key: total for key, total in found.all()}
+    # One order for every process: no deadlock between two batches.
+    return [{"key": key, "window_start": start, "count": counted[key]} for key in sorted(counted)]
+
+
+def _dialect(db: Session | Connection) -> str:
+    return (db.get_bind() if isinstance(db, Session) else db).dialect.name
+
+
+def add(db: Session | Connection, attempts: Mapping[str, int], window: dt.timedelta, now: dt.datetime) -> None:
+    """Adds each key's attempts to its counter, in one statement whose text is the same for every batch (compiled
+    once). The grouped episode writer adds the writes it made, having read the counts first (``current``)."""
+    statement, _ = _counter_statements(_dialect(db))
+    db.execute(statement, _rows(attempts, window_start(now, window)))
+
+
+def _count_one(db: Session | Connection, key: str, window: dt.timedelta, now: dt.datetime) -> int:
+    """Adds one attempt under ``key`` and answers its total in the current window (one statement with RETURNING)."""
+    row = _rows({key: 1}, window_start(now, window))[0]
+    return int(db.execute(_counter_statements(_dialect(db))[1], row).one()[1])
 
 
 def current(db: Session | Connection, keys: list[str], window: dt.timedelta, now: dt.datetime) -> dict[str, int]:
     """The attempts counted under each key in the current window, without counting one (a key not there has 0).
 
     The grouped episode writer reads these first, decides which writes are within their limit, then adds those with
-    ``count``. Across processes the read may be a moment old; the limit is against abuse, not an exact quota."""
+    ``add``. Across processes the read may be a moment old; the limit is against abuse, not an exact quota."""
     start = window_start(now, window)
     found = db.execute(_READ, {"keys": [k[:200] for k in keys]})
     return {key: total for key, total, since in found.all() if since >= start}
@@ -120,7 +121,7 @@ async def hit(
 ) -> None:
     """Counts one attempt under ``key``; past ``limit`` in the window, answers 429 with Retry-After."""
     now = now or utcnow()
-    total = (await db.run_sync(count, {key: 1}, window, now))[key[:200]]
+    total = await db.run_sync(_count_one, key, window, now)
     if commit:
         await db.commit()
     if total > limit:

@@ -133,7 +133,8 @@ class EpisodeWriter:
             self.sqlite = make_sqlite_writer_engine(settings)  # (an in-memory database has no second connection)
         self.batches = 0  # for the tests and the benchmark: how many transactions the writes took
         self.largest = 0
-        self.recent: collections.deque[tuple[float, int]] = collections.deque()  # (when, writes) of recent batches
+        # (when, writes) of recent batches; busy() reads the last second, which a full deque would already answer
+        self.recent: collections.deque[tuple[float, int]] = collections.deque(maxlen=1024)
 
     def busy(self, within: float = 1.0, writes: int = 20) -> bool:
         """Whether at least ``writes`` episodes were written in the last ``within`` seconds: a stream of uploads, to
@@ -333,5 +334,5 @@ class EpisodeWriter:
         if audits:
             insert_many(conn, INSERT_AUDITS, AUDITS, audits)
         if +counted:
-            limits.count(conn, +counted, limits.WRITE_WINDOW, now)
+            limits.add(conn, +counted, limits.WRITE_WINDOW, now)
         return patients

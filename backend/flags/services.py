@@ -424,15 +424,6 @@ def screen_row(profile: Any, any_override: bool, row: Any, now: dt.datetime) -> 
     return needs_window(episode) or urgent_screen(profile, any_override, now, episodes=(episode,))
 
 
-@functools.lru_cache(maxsize=4096)
-def _patient(conditions: tuple[str, ...], time_zone: str, sci_level: str | None, itb_pump: bool,
-             itb_refill_date: dt.date | None, baseline_systolic: int | None, sleep_start: dt.time,
-             sleep_end: dt.time) -> Patient:  # fmt: skip
-    return Patient(conditions=frozenset(conditions), time_zone=time_zone, sci_level=sci_level, itb_pump=itb_pump,
-                   itb_refill_date=itb_refill_date, baseline_systolic=baseline_systolic, sleep_start=sleep_start,
-                   sleep_end=sleep_end)  # fmt: skip
-
-
 def urgent_screen(profile: Any, any_override: bool, now: dt.datetime, *, episodes: tuple[Ep, ...] = (),
                   day: Day | None = None) -> bool:  # fmt: skip
     """Whether the full urgent evaluation must run for a write (pure: the grouped episode writer screens a whole
@@ -446,9 +437,19 @@ def urgent_screen(profile: Any, any_override: bool, now: dt.datetime, *, episode
     return bool(evaluate(probe, only=[r.id for r in rules_for(probe) if r.urgency == "urgent"]).findings)
 
 
+_PATIENTS: dict[tuple[Any, ...], Patient] = {}
+
+
 def _patient_of(profile: Any) -> Patient:
-    return _patient(tuple(sorted(profile.conditions)), profile.time_zone, profile.sci_level, bool(profile.itb_pump),
-                    profile.itb_refill_date, profile.baseline_systolic, profile.sleep_start, profile.sleep_end)  # fmt: skip
+    """``patient_from`` for a profile without overrides, kept per distinct profile: the screen runs for every write."""
+    key = (tuple(sorted(profile.conditions)), profile.time_zone, profile.sci_level, bool(profile.itb_pump),
+           profile.itb_refill_date, profile.baseline_systolic, profile.sleep_start, profile.sleep_end)  # fmt: skip
+    found = _PATIENTS.get(key)
+    if found is None:
+        if len(_PATIENTS) >= 4096:
+            _PATIENTS.clear()
+        found = _PATIENTS[key] = patient_from(profile, None, {})
+    return found
 
 
 def _needs_history(profile: Any) -> bool:

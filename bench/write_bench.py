@@ -26,6 +26,7 @@ from pathlib import Path
 import httpx
 
 from backend.config import ROOT
+from tests.support.servers import wait_ready
 
 CONNECTIONS = 32
 SECONDS = 10
@@ -72,13 +73,8 @@ def start(database: Path, port: int, command: list[str] | None = None) -> subpro
     # A session of its own, so that stop() also ends the workers a server starts (granian serves from a child).
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)  # fmt: skip
-    for _ in range(300):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
+    if wait_ready(process, port):
+        return process
     stop(process)
     raise RuntimeError("the server did not start")
 

@@ -41,14 +41,21 @@ def start_server(db: Path | str, port: int, log: Path | None = None, **extra_env
     else:
         with log.open("wb") as out:
             process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
+    if wait_ready(process, port):
+        return process
     process.kill()
     process.wait(timeout=10)
     raise RuntimeError("the server did not start" + (f":\n{log.read_text()[-3000:]}" if log else ""))
+
+
+def wait_ready(process: subprocess.Popen[bytes], port: int, seconds: float = 30) -> bool:
+    """Whether the server on ``port`` answers /readyz within ``seconds`` (False at once if the process ended)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    return False

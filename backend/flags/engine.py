@@ -1,6 +1,8 @@
 """Choosing the rules for a patient and running them over their diary (pure: no database, no clock).
 
-Condition profiles follow CLINICAL.md section (a), implementation note 4.
+Condition profiles follow CLINICAL.md section (a), implementation note 4 (as corrected on 2026-12-04): a rule whose
+row says "any" runs for every condition, so a warning sign the patient reports is never silenced by their profile;
+profiles only add the rules whose meaning depends on the condition.
 """
 
 from __future__ import annotations
@@ -17,16 +19,18 @@ from backend.flags.rules.urgent import URGENT_RULES
 from backend.flags.window import Diary
 
 RULES: dict[str, Rule] = {r.id: r for r in [*URGENT_RULES, *SOON_RULES, *ROUTINE_RULES]}
-RULE_SET_VERSION = "2026.11-1"
+RULE_SET_VERSION = "2026.12-1"
 
-_CRAMPS = {"U1", "U2", "U3", "U4", "U5", "U6", "S1", "S2", "R1", "R2", "R3", "R4", "R5", "R7", "R8", "R9", "R10", "R11"}
+# The rules whose row says "any": warning signs (U1-U6, U9) and the report of wasting or weakness (R8).
+ANY_CONDITION = frozenset({"U1", "U2", "U3", "U4", "U5", "U6", "U9", "R8"})
+_CRAMPS = ANY_CONDITION | {"S1", "S2", "R1", "R2", "R3", "R4", "R5", "R7", "R9", "R10", "R11"}
 _SPASTICITY = _CRAMPS | {"S3", "S6", "R6"}
 _MS = _SPASTICITY | {"S4"}  # S4 is the MS relapse rule
-_SCI = _SPASTICITY | {"U7", "U8", "U9", "U10", "S5"}
-# CP is like SCI without U8 (autonomic dysreflexia) unless a clinician switches it on; S4 is an MS relapse rule.
-_CP = _SCI - {"U8", "S4"}
-_STROKE = _SPASTICITY | {"U9", "U10", "S5"}
-PROFILES: dict[str, set[str]] = {
+_SCI = _SPASTICITY | {"U7", "U8", "U10", "S5"}
+# CP is like SCI without U8 (autonomic dysreflexia) unless a clinician switches it on.
+_CP = _SCI - {"U8"}
+_STROKE = _SPASTICITY | {"U10", "S5"}
+PROFILES: dict[str, frozenset[str]] = {
     "idiopathic_cramps": _CRAMPS,
     "night_cramps": _CRAMPS,
     "other": _CRAMPS,
@@ -48,7 +52,7 @@ def rules_for(diary: Diary) -> list[Rule]:
 
 @functools.lru_cache(maxsize=512)
 def _rules_for(conditions: frozenset[str], itb_pump: bool, enabled_rules: frozenset[str]) -> tuple[Rule, ...]:
-    ids: set[str] = set()
+    ids: set[str] = set(ANY_CONDITION)
     for condition in conditions or {"other"}:
         ids |= PROFILES.get(condition, _CRAMPS)
     if itb_pump:
@@ -57,8 +61,27 @@ def _rules_for(conditions: frozenset[str], itb_pump: bool, enabled_rules: frozen
     return tuple(sorted((RULES[i] for i in ids), key=lambda r: (URGENCY_RANK[r.urgency], r.id)))
 
 
+def threshold_problems(rule: Rule, values: Mapping[str, float]) -> dict[str, str]:
+    """What is wrong with a clinician's thresholds for a rule, by name: unknown names and values outside the range
+    the rule declares (published by GET /api/v1/rules). Empty when they can be stored."""
+    problems: dict[str, str] = {}
+    for name, value in values.items():
+        limit = rule.limits.get(name)
+        if limit is None:
+            problems[name] = f"is not a threshold of {rule.id}; use one of {', '.join(rule.defaults) or 'none'}"
+        elif not limit.admits(value):
+            problems[name] = f"must be {limit.describe()} for {rule.id} ({limit.words})"
+    return problems
+
+
 def thresholds_for(rule: Rule, overrides: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
-    return {**rule.defaults, **{k: v for k, v in overrides.get(rule.id, {}).items() if k in rule.defaults}}
+    """The defaults with the patient's overrides; a stored value outside the rule's range (from before ranges were
+    declared) is left out, so that it can never stop the rule from running."""
+    own = overrides.get(rule.id, {})
+    return {
+        **rule.defaults,
+        **{k: v for k, v in own.items() if k in rule.defaults and k in rule.limits and rule.limits[k].admits(v)},
+    }
 
 
 @dataclass(frozen=True)
@@ -66,6 +89,7 @@ class Evaluation:
     findings: list[Finding]
     evaluated: list[str]  # the rule ids that ran (a rule that ran and did not fire lets its open flag recede)
     suppressed: list[str]  # rules silenced by the data-completeness guard
+    failed: dict[str, str]  # rules that could not be checked, with the kind of error: the others still ran
 
 
 def evaluate(
@@ -84,24 +108,41 @@ def evaluate(
     findings: list[Finding] = []
     evaluated: list[str] = []
     suppressed: list[str] = []
+    failed: dict[str, str] = {}
     for rule in chosen:
         if rule.needs_complete_data and logged < GUARD_MIN_DAYS:
             suppressed.append(rule.id)
             continue
+        # Each rule on its own: one that fails (a bug, a diary nobody foresaw) is reported, and never keeps the
+        # other rules, the urgent ones above all, from running.
+        try:
+            result = rule.evaluate(diary, thresholds_for(rule, overrides))
+        except Exception as exc:
+            failed[rule.id] = type(exc).__name__
+            continue
         evaluated.append(rule.id)
-        result = rule.evaluate(diary, thresholds_for(rule, overrides))
         if result is not None:
             findings.append(with_guard_evidence(diary, result) if rule.needs_complete_data else result)
-    return Evaluation(findings, evaluated, suppressed)
+    return Evaluation(findings, evaluated, suppressed, failed)
 
 
 def with_guard_evidence(diary: Diary, finding: Finding) -> Finding:
     """A guarded rule fired only because the last week was logged well enough; those logged days are part of what
-    it saw, so they join the evidence (a flag's evidence alone must be enough to raise it again)."""
+    it saw, so they join the evidence (a flag's evidence alone must be enough to raise it again), and the window
+    grows to hold them. They are context, not signs: a new check-in never renews a judged pattern by itself."""
     week = diary.days_back(7)
     days = {d for d in week if d in diary.checkins_by_day}
-    episodes = {e.id for d in week if d not in days for e in diary.by_day.get(d, ())}
-    return replace(finding, checkin_days=finding.checkin_days | days, episode_ids=finding.episode_ids | episodes)
+    episodes = [e for d in week if d not in days for e in diary.by_day.get(d, ())]
+    dates = [*days, *(e.local_day for e in episodes)]
+    start = min([finding.window_start, *dates])
+    end = max([finding.window_end, *dates])
+    return replace(
+        finding,
+        checkin_days=finding.checkin_days | days,
+        episode_ids=finding.episode_ids | {e.id for e in episodes},
+        window_start=start,
+        window_end=end,
+    )
 
 
 def urgent_ids() -> list[str]:

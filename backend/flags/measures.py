@@ -109,7 +109,12 @@ def night_of(e: Ep) -> dt.date:
 def nights_disturbed(diary: Diary, days: Iterable[dt.date]) -> set[dt.date]:
     """Nights (named by their evening) among ``days`` on which an episode woke the patient."""
     wanted = set(days)
-    return {night_of(e) for e in diary.episodes if e.woke_from_sleep and night_of(e) in wanted}
+    # An episode dated after the patient's today (a phone set to a zone further east) waits for that day to come.
+    return {
+        night_of(e)
+        for e in diary.episodes
+        if e.woke_from_sleep and night_of(e) in wanted and e.local_day <= diary.today
+    }
 
 
 def share_of_nights_disturbed(diary: Diary, n: int = 7) -> float | None:
@@ -118,3 +123,57 @@ def share_of_nights_disturbed(diary: Diary, n: int = 7) -> float | None:
     if not logged:
         return None
     return len(nights_disturbed(diary, logged)) / len(logged)
+
+
+@dataclass(frozen=True)
+class TreatmentResponse:
+    """Before and after a treatment started: the 14 days before its start against the 14 days ending ``end`` (or
+    the days since the start, when fewer). One computation for R7 and the report, so that they never disagree."""
+
+    before: tuple[dt.date, ...]
+    after: tuple[dt.date, ...]
+    before_stiffness: float | None
+    after_stiffness: float | None
+    before_per_week: float
+    after_per_week: float
+    basis: str | None  # "stiffness" when both sides have daily ratings, else "episode rate" when there were episodes
+    improvement: float | None  # the share by which the basis improved (0.3 = 30% better); negative when worse
+    verdict: str
+
+
+def treatment_response(
+    diary: Diary,
+    start: dt.date,
+    end: dt.date,
+    *,
+    trial_days: int = 28,
+    nrs_response: float = 0.2,
+    rate_response: float = 0.25,
+) -> TreatmentResponse:
+    """Sources: Novotna 2011 and MS-UK (a 20% stiffness NRS improvement after a 4-week trial; 30% clinically
+    important, Farrar 2008 / Collin 2010); the quinine effect size for cramps (about 25%, West Kent formulary)."""
+    before = tuple(diary.days_back(14, end=start - dt.timedelta(days=1)))
+    after = tuple(d for d in diary.days_back(14, end=end) if d >= start)
+    nrs = stiffness_on(diary)
+    b_nrs = [v for d in before if (v := nrs(d)) is not None]
+    a_nrs = [v for d in after if (v := nrs(d)) is not None]
+    b_rate = len(diary.episodes_on(set(before))) * 7 / len(before)
+    a_rate = len(diary.episodes_on(set(after))) * 7 / len(after) if after else 0.0
+    b_mean = statistics.mean(b_nrs) if b_nrs else None
+    a_mean = statistics.mean(a_nrs) if a_nrs else None
+    basis, improvement, verdict = None, None, "not assessable (no ratings or episodes before the start)"
+    if (end - start).days < trial_days:
+        verdict = f"too early (under {trial_days} days)"
+    if b_mean and a_mean is not None:
+        basis, improvement = "stiffness", (b_mean - a_mean) / b_mean
+    elif b_rate > 0 and after:
+        basis, improvement = "episode rate", (b_rate - a_rate) / b_rate
+    if improvement is not None and (end - start).days >= trial_days:
+        cut = nrs_response if basis == "stiffness" else rate_response
+        if basis == "stiffness" and improvement >= 0.30:
+            verdict = f"clinically important: stiffness {improvement:.0%} better (>= 30%)"
+        elif improvement >= cut:
+            verdict = f"responder: {basis} {improvement:.0%} better (>= {cut:.0%})"
+        else:
+            verdict = f"no meaningful response: {basis} {improvement:.0%} better (< {cut:.0%})"
+    return TreatmentResponse(before, after, b_mean, a_mean, b_rate, a_rate, basis, improvement, verdict)

@@ -95,7 +95,10 @@ class Patient:
     itb_pump: bool = False
     itb_refill_date: dt.date | None = None
     baseline_systolic: int | None = None
+    # The earlier of the account's creation and the first diary day: a diary typed in from paper, or brought from
+    # another phone, begins before the account did (R11 and the baselines measure from here).
     enrolled_on: dt.date | None = None
+    first_episode_on: dt.date | None = None  # in the whole diary, not only the weeks the rules are given
     sleep_start: dt.time = dt.time(23, 0)
     sleep_end: dt.time = dt.time(7, 0)
     enabled_rules: frozenset[str] = frozenset()  # rules a clinician switched on beyond the condition profile

@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from backend.diary.catalog import BODY_SITES, TREATMENTS, TRIGGERS
-from backend.flags.measures import night_of
+from backend.flags.measures import night_of, treatment_response
 from backend.flags.window import Diary, Ep, Plan
 
 # MS Trust diary day-parts, by local hour; "during sleep" is any episode that woke the patient.
@@ -147,23 +147,10 @@ def build(diary: Diary, days: int, notes: list[tuple[dt.datetime, str]] | None =
     for plan in diary.plans:
         if not first <= plan.start <= last:
             continue
-        before = {plan.start - dt.timedelta(days=i) for i in range(1, 15)}
-        after = {plan.start + dt.timedelta(days=i) for i in range(14) if plan.start + dt.timedelta(days=i) <= last}
-        b = [c.stiffness for c in diary.checkins if c.day in before and c.stiffness is not None]
-        a = [c.stiffness for c in diary.checkins if c.day in after and c.stiffness is not None]
-        b_rate = len(diary.episodes_on(before)) / 2
-        a_rate = len(diary.episodes_on(after)) * 7 / max(1, len(after))
-        nrs_change = _change(statistics.mean(a) if a else None, statistics.mean(b) if b else None)
+        # The same windows and verdict as rule R7 (measures.treatment_response): the report never contradicts it.
         age = (last - plan.start).days
-        status = "too early (under 4 weeks)" if age < 28 else "not assessable"
-        if age >= 28 and nrs_change is not None:
-            improvement = -nrs_change
-            status = ("clinically important (>= 30%)" if improvement >= 0.30 else
-                      "responder (>= 20%)" if improvement >= 0.20 else "no meaningful response (< 20%)")  # fmt: skip
-        trials.append({"plan": plan, "before_nrs": statistics.mean(b) if b else None,
-                       "after_nrs": statistics.mean(a) if a else None, "nrs_change": nrs_change,
-                       "before_rate": b_rate, "after_rate": a_rate, "rate_change": _change(a_rate, b_rate),
-                       "status": status, "next_review": plan.start + dt.timedelta(days=28 if age < 28 else 28 + 90 * ((age - 28) // 90 + 1))})  # fmt: skip
+        review = plan.start + dt.timedelta(days=28 if age < 28 else 28 + 90 * ((age - 28) // 90 + 1))
+        trials.append({"plan": plan, "response": treatment_response(diary, plan.start, last), "next_review": review})
     return Report(
         first=first, last=last, days=days, baseline_first=baseline_first, days_logged=len(logged),
         days_no_episodes=sum(1 for c in checkins if c.no_episodes),

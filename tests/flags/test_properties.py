@@ -4,7 +4,9 @@ random UTC offsets, fields, plans and conditions):
 1. the order in which entries arrive does not change the findings;
 2. adding an episode never clears R1 (frequent episodes);
 3. shifting the whole diary, clock included, by whole days keeps the same findings;
-4. a finding's evidence alone is enough to raise it again (Diary.restricted_to).
+4. a finding's evidence alone is enough to raise it again (Diary.restricted_to);
+5. a finding's window holds all its evidence, and its signs are never empty;
+6. no threshold inside its rule's declared range makes any rule fail, on any diary.
 
 The @example diaries are counter-examples found earlier (now fixed); they stay so that the bugs cannot return.
 """
@@ -23,6 +25,7 @@ from hypothesis import strategies as st
 
 from backend.diary import catalog
 from backend.flags.engine import RULES, evaluate, thresholds_for
+from backend.flags.rules.base import Finding, renewed
 from backend.flags.window import Day, Diary, Ep, Patient, Plan
 from tests.flags import builders as b
 
@@ -285,3 +288,73 @@ def test_a_findings_evidence_alone_raises_it_again_in_the_rule_itself(d: Diary) 
         if again is None:
             lost.append(f.rule_id)
     assert not lost, f"evidence does not re-raise: {lost}"
+
+
+# 5. Windows hold their evidence; signs are never empty -----------------------------------------------------------------
+
+
+def _in_window(f: Finding, d: Diary) -> list[str]:
+    by_id = {e.id: e for e in d.episodes}
+    outside = [str(i) for i in f.episode_ids if not f.window_start <= by_id[i].local_day <= f.window_end]
+    outside += [str(x) for x in f.checkin_days if not f.window_start <= x <= f.window_end]
+    return outside
+
+
+@SETTINGS
+@given(diaries())
+@example(R5_NIGHT)
+def test_every_finding_holds_its_evidence_inside_its_window(d: Diary) -> None:
+    """The report of a flag's window shows every entry the flag cites (tests/reports/test_agreement.py)."""
+    for f in evaluate(d).findings:
+        assert not _in_window(f, d), (f.rule_id, _in_window(f, d))
+        assert f.window_start <= f.window_end
+
+
+@SETTINGS
+@given(diaries())
+def test_every_finding_has_signs_a_judgment_can_cover(d: Diary) -> None:
+    """Without signs a judged rule could never be raised again, nor a judgment tell new evidence from old."""
+    for f in evaluate(d).findings:
+        assert f.signs, f.rule_id
+        assert renewed(RULES[f.rule_id].renewal, f.signs, ())
+        assert not renewed(RULES[f.rule_id].renewal, f.signs, f.signs)
+
+
+# 6. No threshold in its declared range makes a rule fail -----------------------------------------------------------------
+
+
+@st.composite
+def in_range(draw: st.DrawFn) -> dict[str, dict[str, float]]:
+    """Every rule's thresholds drawn inside their declared ranges, edges included."""
+    out: dict[str, dict[str, float]] = {}
+    for rule in RULES.values():
+        values = {}
+        for name, limit in rule.limits.items():
+            if limit.whole:
+                value: float = draw(
+                    st.sampled_from([limit.low, limit.high]) | st.integers(int(limit.low), int(limit.high))
+                )
+            else:
+                value = draw(st.sampled_from([limit.low, limit.high]) | st.floats(limit.low, limit.high))
+            values[name] = float(value)
+        out[rule.id] = values
+    return out
+
+
+@SETTINGS
+@given(diaries(), in_range())
+def test_no_threshold_in_range_makes_any_rule_fail(d: Diary, overrides: dict[str, dict[str, float]]) -> None:
+    everything = dataclasses.replace(d, patient=dataclasses.replace(d.patient, enabled_rules=frozenset(RULES)))
+    result = evaluate(everything, overrides)
+    assert result.failed == {}
+    assert set(result.evaluated) | set(result.suppressed) == set(RULES)
+    for f in result.findings:
+        assert not _in_window(f, everything), f.rule_id
+
+
+def test_every_threshold_has_a_range_that_holds_its_default() -> None:
+    for rule in RULES.values():
+        assert set(rule.limits) == set(rule.defaults), rule.id
+        for name, limit in rule.limits.items():
+            assert limit.admits(rule.defaults[name]), (rule.id, name)
+            assert limit.low < limit.high and limit.words

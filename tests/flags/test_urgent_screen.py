@@ -1,4 +1,4 @@
-"""The urgent-rule screen of the grouped episode writer (flags.services.urgent_screen and quiet).
+"""The urgent-rule screen of the grouped episode writer (flags.screen.urgent_screen and quiet).
 
 The screen decides, without the database, whether a write needs the full urgent evaluation before it is answered. Its
 shortcut for quiet entries must never hide something the urgent rules themselves would flag: these properties run the
@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 from backend.diary import catalog
 from backend.flags.engine import evaluate, rules_for
-from backend.flags.services import SPIKE_RULES, patient_from, quiet, screen_row, urgent_screen
+from backend.flags.rows import patient_from
+from backend.flags.screen import SPIKE_RULES, quiet, screen_row, urgent_screen
 from backend.flags.window import Diary, Ep
 from tests.flags.test_properties import BASE_NOW, SETTINGS, ZONES, diaries, episode
 

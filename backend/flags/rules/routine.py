@@ -14,9 +14,10 @@ from backend.flags.measures import (
     night_of,
     nights_disturbed,
     stiffness_on,
+    treatment_response,
     weekly_counts,
 )
-from backend.flags.rules.base import WHO_ROUTINE, Finding, Rule, Thresholds, finding, recent
+from backend.flags.rules.base import WHO_ROUTINE, Finding, Limit, Rule, Thresholds, finding, recent
 from backend.flags.window import Diary, Ep
 
 NON_DRUG = frozenset({"stretching", "massage", "heat", "cold", "fluids", "walking"})
@@ -49,12 +50,15 @@ def frequent_episodes(diary: Diary, t: Thresholds) -> Finding | None:
     if hits is None:
         return None
     counts = weekly_counts(diary, 2)
-    return finding("R1", episodes=hits, window=(diary.today - dt.timedelta(days=13), diary.today),
-                   patient=f"You have had episodes often: {counts[0]} and then {counts[1]} in the last two weeks. "
-                           f"{WHO_ROUTINE}",
-                   clinician=f"Frequent episodes: {counts[0]} and {counts[1]} in two consecutive weeks "
-                             f"(threshold {int(t['per_week'])}/week).",
-                   measures={"week_1": counts[0], "week_2": counts[1]})  # fmt: skip
+    return finding(
+        "R1",
+        episodes=hits,
+        window=(diary.today - dt.timedelta(days=13), diary.today),
+        patient=f"You have had episodes often: {counts[0]} and then {counts[1]} in the last two weeks. {WHO_ROUTINE}",
+        clinician=f"Frequent episodes: {counts[0]} and {counts[1]} in two consecutive weeks "
+        f"(threshold {int(t['per_week'])}/week).",
+        measures={"week_1": counts[0], "week_2": counts[1]},
+    )
 
 
 def sleep_disruption(diary: Diary, t: Thresholds) -> Finding | None:
@@ -63,22 +67,30 @@ def sleep_disruption(diary: Diary, t: Thresholds) -> Finding | None:
     woke = [nights_disturbed(diary, w) for w in weeks]  # nights, not calendar days: 23:30 and 02:00 are one
     if all(len(w) >= t["nights_per_week"] for w in woke):
         nights = woke[0] | woke[1]
-        eps = [e for e in diary.episodes if e.woke_from_sleep and night_of(e) in nights]
-        return finding("R2", episodes=eps, window=(min(weeks[0]), max(weeks[1])),
-                       patient=f"Spasms or cramps woke you on {len(woke[0])} and then {len(woke[1])} nights in the "
-                               f"last two weeks. {WHO_ROUTINE}",
-                       clinician=f"Sleep disrupted on {len(woke[0])} and {len(woke[1])} nights in two consecutive "
-                                 f"weeks (threshold {int(t['nights_per_week'])}/week).")  # fmt: skip
+        eps = [e for e in diary.episodes_on(weeks[0] | weeks[1]) if e.woke_from_sleep and night_of(e) in nights]
+        return finding(
+            "R2",
+            episodes=eps,
+            window=(min(weeks[0]), max(weeks[1])),
+            patient=f"Spasms or cramps woke you on {len(woke[0])} and then {len(woke[1])} nights in the "
+            f"last two weeks. {WHO_ROUTINE}",
+            clinician=f"Sleep disrupted on {len(woke[0])} and {len(woke[1])} nights in two consecutive "
+            f"weeks (threshold {int(t['nights_per_week'])}/week).",
+        )
     means = []
     for w in weeks:
         values = [c.sleep_disturbance for c in diary.checkins if c.day in w and c.sleep_disturbance is not None]
         means.append(statistics.mean(values) if values else None)
     if all(m is not None and m >= t["mean_nrs"] for m in means):
         days = [c for c in diary.checkins if c.day in weeks[0] | weeks[1] and c.sleep_disturbance is not None]
-        return finding("R2", days=days, window=(min(weeks[0]), max(weeks[1])),
-                       patient=f"Your sleep has been disturbed by spasms or cramps for two weeks. {WHO_ROUTINE}",
-                       clinician=f"Weekly mean sleep-disturbance NRS {means[0]:.1f} and {means[1]:.1f} "
-                                 f"(threshold {t['mean_nrs']}).")  # fmt: skip
+        return finding(
+            "R2",
+            days=days,
+            window=(min(weeks[0]), max(weeks[1])),
+            patient=f"Your sleep has been disturbed by spasms or cramps for two weeks. {WHO_ROUTINE}",
+            clinician=f"Weekly mean sleep-disturbance NRS {means[0]:.1f} and {means[1]:.1f} "
+            f"(threshold {t['mean_nrs']}).",
+        )
     return None
 
 
@@ -97,32 +109,40 @@ def severe_episodes(diary: Diary, t: Thresholds) -> Finding | None:
     hits = _severe(diary, t, diary.today)
     if hits is None:
         return None
-    return finding("R3", episodes=hits,
-                   patient=f"You logged {len(hits)} very strong episode{'s' if len(hits) > 1 else ''} recently. "
-                           f"{WHO_ROUTINE}",
-                   clinician=f"{len(hits)} episode(s) rated >= {int(t['intensity'])}/10 in {int(t['days'])} d, or "
-                             f"one rated 10/10.")  # fmt: skip
+    return finding(
+        "R3",
+        episodes=hits,
+        patient=f"You logged {len(hits)} very strong episode{'s' if len(hits) > 1 else ''} recently. {WHO_ROUTINE}",
+        clinician=f"{len(hits)} episode(s) rated >= {int(t['intensity'])}/10 in {int(t['days'])} d, or "
+        f"one rated 10/10.",
+    )
 
 
 def self_care_ineffective(diary: Diary, t: Thresholds) -> Finding | None:
     """R4. Sources: Mayo ("don't improve with self-care"), MedlinePlus (stretching and fluids do not help), older
     MedlinePlus ("do not go away with simple stretching"). Numbers [DEFAULT]."""
     treated = [
-        e for e in diary.episodes_on(recent(diary, int(t["days"])))
+        e
+        for e in diary.episodes_on(recent(diary, int(t["days"])))
         if any(kind in NON_DRUG and relief is not None for kind, relief, _ in e.treatments)
-    ]  # fmt: skip
+    ]
     if len(treated) < t["count"]:
         return None
-    poor = [e for e in treated
-            if max(relief for kind, relief, _ in e.treatments if kind in NON_DRUG and relief is not None)
-            <= t["relief_max"]]  # fmt: skip
+    poor = [
+        e
+        for e in treated
+        if max(relief for kind, relief, _ in e.treatments if kind in NON_DRUG and relief is not None) <= t["relief_max"]
+    ]
     if len(poor) / len(treated) < t["share"]:
         return None
-    return finding("R4", episodes=treated,
-                   patient=f"Stretching, heat and other self-care gave little relief in {len(poor)} of "
-                           f"{len(treated)} recent episodes. {WHO_ROUTINE}",
-                   clinician=f"Non-drug measures gave relief <= {int(t['relief_max'])}/10 in {len(poor)}/{len(treated)} "
-                             f"treated episodes over {int(t['days'])} d.")  # fmt: skip
+    return finding(
+        "R4",
+        episodes=treated,
+        patient=f"Stretching, heat and other self-care gave little relief in {len(poor)} of "
+        f"{len(treated)} recent episodes. {WHO_ROUTINE}",
+        clinician=f"Non-drug measures gave relief <= {int(t['relief_max'])}/10 in {len(poor)}/{len(treated)} "
+        f"treated episodes over {int(t['days'])} d.",
+    )
 
 
 def persistent_pattern(diary: Diary, t: Thresholds) -> Finding | None:
@@ -133,7 +153,8 @@ def persistent_pattern(diary: Diary, t: Thresholds) -> Finding | None:
         return None
     frequency = {"per_week": t["per_week"], "per_28_days_night": t["per_28_days_night"]}
     severity = {"days": 14, "intensity": t["intensity"], "count": t["severe_count"]}
-    # "R1 or R3 fired at least once in that period": as of any day of the four weeks.
+    # "R1 or R3 fired at least once in that period": as of any day of the four weeks. What they saw then may reach
+    # back before the four weeks; it is cited, and the window widens to hold it (rules/base.py finding).
     hits: dict[uuid.UUID, Ep] = {}
     for end in diary.days_back(28):
         for e in _frequent(diary, frequency, end) or _severe(diary, severity, end) or []:
@@ -142,11 +163,16 @@ def persistent_pattern(diary: Diary, t: Thresholds) -> Finding | None:
         return None
     in_weeks: dict[uuid.UUID, Ep] = {e.id: e for w in weeks for e in diary.episodes_on(w)}
     episodes = list({**in_weeks, **hits}.values())
-    return finding("R5", episodes=episodes, window=(min(weeks[0]), diary.today),
-                   patient=f"Your episodes keep coming back: they were there in {len(with_episodes)} of the last "
-                           f"4 weeks. {WHO_ROUTINE}",
-                   clinician=f"Episodes in {len(with_episodes)}/4 weeks with a frequent (R1) or severe (R3) pattern "
-                             "in the period.")  # fmt: skip
+    return finding(
+        "R5",
+        episodes=episodes,
+        window=(min(weeks[0]), diary.today),
+        signs=in_weeks.values(),
+        patient=f"Your episodes keep coming back: they were there in {len(with_episodes)} of the last "
+        f"4 weeks. {WHO_ROUTINE}",
+        clinician=f"Episodes in {len(with_episodes)}/4 weeks with a frequent (R1) or severe (R3) pattern "
+        "in the period.",
+    )
 
 
 def _poisson_ratio_p(newer: int, older: int) -> float:
@@ -178,15 +204,19 @@ def worsening_trend(diary: Diary, t: Thresholds) -> Finding | None:
         base = baseline(diary, value_of, recent14[0])
         mean = sum(values) / len(values)
         if base is not None and mean >= base.value * t["ratio_nrs"] and mean >= base.value + t["points"]:
-            days = [d for d in recent14 if value_of(d) is not None] + list(base.days)
+            raised = [d for d in recent14 if value_of(d) is not None]
+            days = raised + list(base.days)
             subject = "Your stiffness has" if what == "stiffness" else "Your episodes have"
-            return finding("R6", episodes=diary.episodes_on(set(days)), extra_days=days,
-                           window=(recent14[0], diary.today),
-                           patient=f"{subject} been clearly stronger over the last two weeks than before. "
-                                   f"{WHO_ROUTINE}",
-                           clinician=f"14-day {measure} {mean:.1f} vs baseline {base.value:.1f} "
-                                     f"(>= +30% and >= +2 points).",
-                           measures={"mean": mean, "baseline": base.value})  # fmt: skip
+            return finding(
+                "R6",
+                episodes=diary.episodes_on(set(days)),
+                extra_days=days,
+                signs=raised,
+                window=(recent14[0], diary.today),
+                patient=f"{subject} been clearly stronger over the last two weeks than before. {WHO_ROUTINE}",
+                clinician=f"14-day {measure} {mean:.1f} vs baseline {base.value:.1f} (>= +30% and >= +2 points).",
+                measures={"mean": mean, "baseline": base.value},
+            )
     newer_days = set(diary.days_back(28))
     older_days = set(diary.days_back(28, end=diary.today - dt.timedelta(days=28)))
     newer, older = diary.episodes_on(newer_days), diary.episodes_on(older_days)
@@ -195,12 +225,17 @@ def worsening_trend(diary: Diary, t: Thresholds) -> Finding | None:
         and len(newer) >= t["ratio_count"] * len(older)
         and _poisson_ratio_p(len(newer), len(older)) < t["p"]
     ):
-        return finding("R6", episodes=[*older, *newer], extra_days=older_days & logged_days(diary),
-                       window=(min(older_days), diary.today),
-                       patient=f"You have logged more episodes in the last 4 weeks ({len(newer)}) than in the 4 weeks "
-                               f"before ({len(older)}). {WHO_ROUTINE}",
-                       clinician=f"4-week episode count {len(newer)} vs {len(older)} in the previous 4 weeks "
-                                 f"(>= {t['ratio_count']}x, Poisson rate-ratio p < {t['p']}).")  # fmt: skip
+        return finding(
+            "R6",
+            episodes=[*older, *newer],
+            extra_days=older_days & logged_days(diary),
+            window=(min(older_days), diary.today),
+            signs=newer,
+            patient=f"You have logged more episodes in the last 4 weeks ({len(newer)}) than in the 4 weeks "
+            f"before ({len(older)}). {WHO_ROUTINE}",
+            clinician=f"4-week episode count {len(newer)} vs {len(older)} in the previous 4 weeks "
+            f"(>= {t['ratio_count']}x, Poisson rate-ratio p < {t['p']}).",
+        )
     return None
 
 
@@ -217,27 +252,31 @@ def treatment_trial_review(diary: Diary, t: Thresholds) -> Finding | None:
         since_review = (age - int(t["trial_days"])) % int(t["review_every_days"])
         if since_review >= t["due_window_days"]:
             continue
-        before = set(diary.days_back(14, end=plan.start - dt.timedelta(days=1)))
-        after = set(diary.days_back(14))
-        nrs = stiffness_on(diary)
-        b_nrs = [v for d in before if (v := nrs(d)) is not None]
-        a_nrs = [v for d in after if (v := nrs(d)) is not None]
-        b_eps, a_eps = diary.episodes_on(before), diary.episodes_on(after)
-        verdict = ""
-        if b_nrs and a_nrs and statistics.mean(b_nrs) > 0:
-            change = (statistics.mean(b_nrs) - statistics.mean(a_nrs)) / statistics.mean(b_nrs)
-            if change < t["nrs_response"]:
-                verdict = f" No meaningful response: stiffness NRS improved {change:.0%} (< {t['nrs_response']:.0%})."
-        elif b_eps:
-            change = (len(b_eps) - len(a_eps)) / len(b_eps)
-            if change < t["rate_response"]:
-                verdict = f" No meaningful response: episode rate fell {change:.0%} (< {t['rate_response']:.0%})."
-        logged = (before | after) & logged_days(diary)
-        return finding("R7", episodes=[*b_eps, *a_eps], extra_days=logged, window=(plan.start, diary.today),
-                       patient=f"It is time to review {plan.name} with your doctor or nurse: is it helping enough? "
-                               f"{WHO_ROUTINE}",
-                       clinician=f"Treatment review due for {plan.name} (day {age}; review at day "
-                                 f"{int(t['trial_days'])}, then every {int(t['review_every_days'])} d).{verdict}")  # fmt: skip
+        due = diary.today - dt.timedelta(days=since_review)
+        response = treatment_response(
+            diary,
+            plan.start,
+            diary.today,
+            trial_days=int(t["trial_days"]),
+            nrs_response=t["nrs_response"],
+            rate_response=t["rate_response"],
+        )
+        days = set(response.before) | set(response.after)
+        if response.basis == "stiffness":
+            seen = f"stiffness {response.before_stiffness:.1f} -> {response.after_stiffness:.1f}"
+        else:
+            seen = f"episodes {response.before_per_week:.1f} -> {response.after_per_week:.1f} a week"
+        return finding(
+            "R7",
+            episodes=diary.episodes_on(days),
+            extra_days=days & logged_days(diary),
+            window=(plan.start, diary.today),
+            signs=[f"review:{plan.id}:{due.isoformat()}"],
+            patient=f"It is time to review {plan.name} with your doctor or nurse: is it helping enough? {WHO_ROUTINE}",
+            clinician=f"Treatment review due for {plan.name} (day {age}; review at day "
+            f"{int(t['trial_days'])}, then every {int(t['review_every_days'])} d). The 14 days before the start "
+            f"against the last 14 days: {seen}; {response.verdict}.",
+        )
     return None
 
 
@@ -248,9 +287,13 @@ def wasting_or_weakness(diary: Diary, t: Thresholds) -> Finding | None:
     checkins = [c for c in diary.checkins if c.day in days and "muscle_wasting" in c.symptoms]
     if not episodes and not checkins:
         return None
-    return finding("R8", episodes=episodes, days=checkins,
-                   patient=f"You noted that some muscles look smaller or are getting weaker. {WHO_ROUTINE}",
-                   clinician="Patient reports gradual muscle wasting or weakness.")  # fmt: skip
+    return finding(
+        "R8",
+        episodes=episodes,
+        days=checkins,
+        patient=f"You noted that some muscles look smaller or are getting weaker. {WHO_ROUTINE}",
+        clinician="Patient reports gradual muscle wasting or weakness.",
+    )
 
 
 def no_obvious_cause(diary: Diary, t: Thresholds) -> Finding | None:
@@ -259,21 +302,30 @@ def no_obvious_cause(diary: Diary, t: Thresholds) -> Finding | None:
     hits = _frequent(diary, t, diary.today)
     if hits is None:
         return None
-    unexplained = [e for e in hits if not (e.triggers - {"none_known"}) and not (e.triggers & OBVIOUS_CAUSES)
-                   and "fluid_loss" not in e.context]  # fmt: skip
+    unexplained = [
+        e
+        for e in hits
+        if not (e.triggers - {"none_known"}) and not (e.triggers & OBVIOUS_CAUSES) and "fluid_loss" not in e.context
+    ]
     if len(unexplained) / len(hits) < t["share"]:
         return None
-    return finding("R9", episodes=hits,
-                   patient=f"Most of your recent episodes had no clear cause. {WHO_ROUTINE}",
-                   clinician=f"{len(unexplained)}/{len(hits)} of the frequent episodes have no trigger, exercise or "
-                             "dehydration recorded.")  # fmt: skip
+    return finding(
+        "R9",
+        episodes=hits,
+        patient=f"Most of your recent episodes had no clear cause. {WHO_ROUTINE}",
+        clinician=f"{len(unexplained)}/{len(hits)} of the frequent episodes have no trigger, exercise or "
+        "dehydration recorded.",
+    )
 
 
 def adherence_gap(diary: Diary, t: Thresholds) -> Finding | None:
     """R10 [DEFAULT]: scheduled-dose adherence below 80% over 14 days for regular antispasticity medicine."""
     days = recent(diary, int(t["days"]))
-    on_plan = [p for p in diary.plans if p.kind in REGULAR_MEDICINES and p.start <= diary.today
-               and (p.stop is None or p.stop >= diary.today)]  # fmt: skip
+    on_plan = [
+        p
+        for p in diary.plans
+        if p.kind in REGULAR_MEDICINES and p.start <= diary.today and (p.stop is None or p.stop >= diary.today)
+    ]
     if not on_plan:
         return None
     score = {"all": 1.0, "some": 0.5, "none": 0.0}
@@ -283,11 +335,14 @@ def adherence_gap(diary: Diary, t: Thresholds) -> Finding | None:
     adherence = sum(score[c.meds_taken] for c in answered if c.meds_taken) / len(answered)
     if adherence >= t["adherence"]:
         return None
-    return finding("R10", days=answered,
-                   patient=f"Your regular medicines were taken as planned on about {adherence:.0%} of days. If "
-                           f"something makes them hard to take, {WHO_ROUTINE[0].lower() + WHO_ROUTINE[1:]}",
-                   clinician=f"Adherence {adherence:.0%} over {len(answered)} check-ins (< {t['adherence']:.0%}).",
-                   measures={"adherence": adherence})  # fmt: skip
+    return finding(
+        "R10",
+        days=answered,
+        patient=f"Your regular medicines were taken as planned on about {adherence:.0%} of days. If "
+        f"something makes them hard to take, {WHO_ROUTINE[0].lower() + WHO_ROUTINE[1:]}",
+        clinician=f"Adherence {adherence:.0%} over {len(answered)} check-ins (< {t['adherence']:.0%}).",
+        measures={"adherence": adherence},
+    )
 
 
 def data_gap(diary: Diary, t: Thresholds) -> Finding | None:
@@ -300,25 +355,179 @@ def data_gap(diary: Diary, t: Thresholds) -> Finding | None:
     if enrolled is not None and enrolled > window[0]:
         return None  # too new to have a gap
     days = [c for c in diary.checkins if c.day in set(window)]
-    return finding("R11", episodes=diary.episodes_on(set(window)), days=days, window=(window[0], window[-1]),
-                   patient="Your diary has gaps this week. A quick check-in each day, even \"no episodes today\", "
-                           "helps your care team see how you are.",
-                   clinician=f"Data insufficient: {logged}/{n} days logged in the last week; frequency and trend "
-                             "rules are suppressed.",
-                   measures={"days_logged": logged})  # fmt: skip
+    return finding(
+        "R11",
+        episodes=diary.episodes_on(set(window)),
+        days=days,
+        window=(window[0], window[-1]),
+        signs=window,  # the week itself: a judged gap comes back only over a week it did not cover
+        patient='Your diary has gaps this week. A quick check-in each day, even "no episodes today", '
+        "helps your care team see how you are.",
+        clinician=f"Data insufficient: {logged}/{n} days logged in the last week; frequency and trend "
+        "rules are suppressed.",
+        measures={"days_logged": logged},
+    )
 
 
 FREQUENT = {"per_week": 3, "per_28_days_night": 6}
+FREQUENT_LIMITS = {
+    "per_week": Limit(1, 50, "episodes a week, in each of two weeks running"),
+    "per_28_days_night": Limit(1, 200, "night cramps in 28 days"),
+}
+DAYS = "days looked back"
+SHARE = "share of the episodes, from 0.05 to 1"
 ROUTINE_RULES = [
-    Rule("R1", "FREQUENT_EPISODES", 1, "routine", FREQUENT, "NHS; Mayo; MedlinePlus; NICE CKS; Connolly 1992", frequent_episodes, needs_complete_data=True),
-    Rule("R2", "SLEEP_DISRUPTION", 1, "routine", {"nights_per_week": 2, "mean_nrs": 4}, "NHS; MHRA", sleep_disruption, needs_complete_data=True),
-    Rule("R3", "SEVERE_EPISODES", 1, "routine", {"count": 2, "days": 14, "intensity": 7}, "Mayo; MedlinePlus", severe_episodes),
-    Rule("R4", "SELF_CARE_INEFFECTIVE", 1, "routine", {"count": 4, "days": 14, "relief_max": 2, "share": 0.75}, "Mayo; MedlinePlus", self_care_ineffective),
-    Rule("R5", "PERSISTENT_PATTERN", 1, "routine", {"weeks": 3, **FREQUENT, "intensity": 7, "severe_count": 2}, "MedlinePlus", persistent_pattern, needs_complete_data=True),
-    Rule("R6", "WORSENING_TREND", 1, "routine", {"ratio_nrs": 1.3, "points": 2, "ratio_count": 1.5, "min_count": 8, "p": 0.05}, "Farrar 2008; Collin 2010", worsening_trend, needs_complete_data=True),
-    Rule("R7", "TREATMENT_TRIAL_REVIEW", 1, "routine", {"trial_days": 28, "review_every_days": 90, "due_window_days": 7, "nrs_response": 0.2, "rate_response": 0.25}, "Novotna 2011; MS-UK; NI Formulary", treatment_trial_review, recede_days=7),
-    Rule("R8", "WASTING_OR_WEAKNESS_TREND", 1, "routine", {"days": 14}, "NHS; Cleveland Clinic", wasting_or_weakness),
-    Rule("R9", "NO_OBVIOUS_CAUSE", 1, "routine", {**FREQUENT, "share": 0.5}, "Mayo", no_obvious_cause, needs_complete_data=True),
-    Rule("R10", "ADHERENCE_GAP", 1, "routine", {"days": 14, "adherence": 0.8, "min_answers": 4}, "[DEFAULT]", adherence_gap),
-    Rule("R11", "DATA_GAP", 1, "routine", {"min_days": 4}, "[DEFAULT]", data_gap, recede_days=3),
-]  # fmt: skip
+    Rule(
+        "R1",
+        "FREQUENT_EPISODES",
+        1,
+        "routine",
+        FREQUENT,
+        "NHS; Mayo; MedlinePlus; NICE CKS; Connolly 1992",
+        frequent_episodes,
+        needs_complete_data=True,
+        limits=FREQUENT_LIMITS,
+    ),
+    Rule(
+        "R2",
+        "SLEEP_DISRUPTION",
+        1,
+        "routine",
+        {"nights_per_week": 2, "mean_nrs": 4},
+        "NHS; MHRA",
+        sleep_disruption,
+        needs_complete_data=True,
+        limits={
+            "nights_per_week": Limit(1, 7, "nights woken a week, two weeks running"),
+            "mean_nrs": Limit(1, 10, "weekly mean sleep disturbance (0-10), two weeks running", whole=False),
+        },
+    ),
+    Rule(
+        "R3",
+        "SEVERE_EPISODES",
+        1,
+        "routine",
+        {"count": 2, "days": 14, "intensity": 7},
+        "Mayo; MedlinePlus",
+        severe_episodes,
+        renewal="entry",
+        limits={
+            "count": Limit(1, 20, "severe episodes needed"),
+            "days": Limit(7, 28, DAYS),
+            "intensity": Limit(1, 10, "strength (0-10) counted as severe"),
+        },
+    ),
+    Rule(
+        "R4",
+        "SELF_CARE_INEFFECTIVE",
+        1,
+        "routine",
+        {"count": 4, "days": 14, "relief_max": 2, "share": 0.75},
+        "Mayo; MedlinePlus",
+        self_care_ineffective,
+        limits={
+            "count": Limit(1, 50, "episodes treated with self-care, at least"),
+            "days": Limit(7, 28, DAYS),
+            "relief_max": Limit(0, 10, "relief (0-10) at or below which self-care did not help"),
+            "share": Limit(0.05, 1, SHARE, whole=False),
+        },
+    ),
+    Rule(
+        "R5",
+        "PERSISTENT_PATTERN",
+        1,
+        "routine",
+        {"weeks": 3, **FREQUENT, "intensity": 7, "severe_count": 2},
+        "MedlinePlus",
+        persistent_pattern,
+        needs_complete_data=True,
+        limits={
+            "weeks": Limit(1, 4, "weeks of the last 4 with episodes"),
+            **FREQUENT_LIMITS,
+            "intensity": Limit(1, 10, "strength (0-10) counted as severe"),
+            "severe_count": Limit(1, 20, "severe episodes in 14 days"),
+        },
+    ),
+    Rule(
+        "R6",
+        "WORSENING_TREND",
+        1,
+        "routine",
+        {"ratio_nrs": 1.3, "points": 2, "ratio_count": 1.5, "min_count": 8, "p": 0.05},
+        "Farrar 2008; Collin 2010",
+        worsening_trend,
+        needs_complete_data=True,
+        limits={
+            "ratio_nrs": Limit(1.05, 5, "times the baseline (14-day mean)", whole=False),
+            "points": Limit(0.5, 10, "points above the baseline (14-day mean)", whole=False),
+            "ratio_count": Limit(1.1, 10, "times the previous 4 weeks' episode count", whole=False),
+            "min_count": Limit(1, 200, "episodes in the last 4 weeks, at least"),
+            "p": Limit(0.001, 0.5, "significance level of the rate-ratio test", whole=False),
+        },
+    ),
+    Rule(
+        "R7",
+        "TREATMENT_TRIAL_REVIEW",
+        1,
+        "routine",
+        {"trial_days": 28, "review_every_days": 90, "due_window_days": 7, "nrs_response": 0.2, "rate_response": 0.25},
+        "Novotna 2011; MS-UK; NI Formulary",
+        treatment_trial_review,
+        recede_days=7,
+        limits={
+            "trial_days": Limit(7, 180, "days of treatment before the first review"),
+            "review_every_days": Limit(7, 365, "days between later reviews"),
+            "due_window_days": Limit(1, 30, "days a review stays due"),
+            "nrs_response": Limit(0.05, 0.9, "stiffness improvement counted as a response (share)", whole=False),
+            "rate_response": Limit(0.05, 0.9, "fall in episode rate counted as a response (share)", whole=False),
+        },
+    ),
+    Rule(
+        "R8",
+        "WASTING_OR_WEAKNESS_TREND",
+        1,
+        "routine",
+        {"days": 14},
+        "NHS; Cleveland Clinic",
+        wasting_or_weakness,
+        renewal="entry",
+        limits={"days": Limit(7, 56, DAYS)},
+    ),
+    Rule(
+        "R9",
+        "NO_OBVIOUS_CAUSE",
+        1,
+        "routine",
+        {**FREQUENT, "share": 0.5},
+        "Mayo",
+        no_obvious_cause,
+        needs_complete_data=True,
+        limits={**FREQUENT_LIMITS, "share": Limit(0.05, 1, SHARE, whole=False)},
+    ),
+    Rule(
+        "R10",
+        "ADHERENCE_GAP",
+        1,
+        "routine",
+        {"days": 14, "adherence": 0.8, "min_answers": 4},
+        "[DEFAULT]",
+        adherence_gap,
+        limits={
+            "days": Limit(7, 28, DAYS),
+            "adherence": Limit(0.05, 1, "share of doses taken below which the rule fires", whole=False),
+            "min_answers": Limit(1, 28, "check-ins answering the medicines question, at least"),
+        },
+    ),
+    # A data notice recedes as soon as the missing days arrive (CLINICAL.md (a), note 5).
+    Rule(
+        "R11",
+        "DATA_GAP",
+        2,
+        "routine",
+        {"min_days": 4},
+        "[DEFAULT]",
+        data_gap,
+        recede_days=0,
+        limits={"min_days": Limit(1, 7, "days of the last 7 with an entry, at least")},
+    ),
+]

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from backend.flags.rules.base import WHO_NOW, Finding, Rule, Thresholds, finding, recent
-from backend.flags.rules.spikes import spasticity_spike
+from backend.flags.rules.base import WHO_NOW, Finding, Limit, Rule, Thresholds, finding, recent
+from backend.flags.rules.spikes import SPIKE, SPIKE_LIMITS, spasticity_spike
 from backend.flags.window import Diary, Ep
 
 # Urgent rules look at what happened in the last week: an entry typed in long after the event still reaches the
 # clinician, but an alarm for something long over would only frighten.
 LOOKBACK_DAYS = 7
-NEURO = frozenset({"multiple_sclerosis", "spinal_cord_injury", "cerebral_palsy", "stroke"})
 SELF_CARE = frozenset({"stretching", "massage", "heat", "cold", "rest", "walking", "fluids"})
 
 
@@ -32,8 +31,11 @@ def prolonged_episode(diary: Diary, t: Thresholds) -> Finding | None:
     hits = [e for e in _recent_episodes(diary) if (length := e.length(diary.now)) is not None and length > limit]
     if not hits:
         return None
-    no_relief = any(k in SELF_CARE and relief is not None and relief <= t["no_relief_max"] for e in hits
-                    for k, relief, _ in e.treatments)  # fmt: skip
+    no_relief = any(
+        k in SELF_CARE and relief is not None and relief <= t["no_relief_max"]
+        for e in hits
+        for k, relief, _ in e.treatments
+    )
     still = any(e.ongoing for e in hits)
     longest = max(int((e.length(diary.now) or dt.timedelta()).total_seconds() // 60) for e in hits)
     patient = (
@@ -52,9 +54,12 @@ def infection_or_toxin(diary: Diary, t: Thresholds) -> Finding | None:
     hits = [e for e in _recent_episodes(diary) if e.context & {"recent_wound", "toxin_exposure"}]
     if not hits:
         return None
-    return finding("U2", episodes=hits,
-                   patient=f"You logged cramps or spasms after a wound or contact with a poison. {WHO_NOW}",
-                   clinician="Episode logged with a recent wound (possible tetanus) or toxin exposure.")  # fmt: skip
+    return finding(
+        "U2",
+        episodes=hits,
+        patient=f"You logged cramps or spasms after a wound or contact with a poison. {WHO_NOW}",
+        clinician="Episode logged with a recent wound (possible tetanus) or toxin exposure.",
+    )
 
 
 def atypical_cramp_site(diary: Diary, t: Thresholds) -> Finding | None:
@@ -62,60 +67,80 @@ def atypical_cramp_site(diary: Diary, t: Thresholds) -> Finding | None:
     hits = [e for e in _recent_episodes(diary) if e.kind == "cramp" and e.regions() & {"chest", "arm", "abdomen"}]
     if not hits:
         return None
-    return finding("U3", episodes=hits,
-                   patient=f"You logged a cramp in your chest, arm or belly. Cramps there can have other causes. {WHO_NOW}",
-                   clinician="Cramp logged at an atypical site (chest, arm or abdomen).")  # fmt: skip
+    return finding(
+        "U3",
+        episodes=hits,
+        patient=f"You logged a cramp in your chest, arm or belly. Cramps there can have other causes. {WHO_NOW}",
+        clinician="Cramp logged at an atypical site (chest, arm or abdomen).",
+    )
 
 
 def new_neuro_deficit(diary: Diary, t: Thresholds) -> Finding | None:
-    """U4. Source: MSD Manual (cramps with weakness, loss of feeling or twitching). For MS, SCI, CP and stroke only
-    new or worse-than-usual deficits count, since some weakness is expected there [DEFAULT]."""
-    signs = {"new_weakness", "new_numbness"}
-    if not diary.patient.conditions & NEURO:
-        signs.add("twitching")
+    """U4. Source: MSD Manual (cramps with weakness, loss of feeling or twitching). Only new or worse-than-usual
+    deficits count, since some weakness is expected with MS, SCI, CP or stroke [DEFAULT]: the checklist asks for
+    exactly that ("new or worse weakness", "new muscle twitching"), so a ticked sign counts for every condition
+    (CLINICAL.md (a), note 4)."""
+    signs = {"new_weakness", "new_numbness", "twitching"}
     episodes = [e for e in _recent_episodes(diary) if e.symptoms & signs]
     days = [c for c in _recent_days(diary) if c.symptoms & signs]
     if not episodes and not days:
         return None
-    return finding("U4", episodes=episodes, days=days,
-                   patient=f"You noted new or worse weakness, numbness or twitching. {WHO_NOW}",
-                   clinician="New or worse-than-usual weakness, sensory loss or twitching reported.")  # fmt: skip
+    return finding(
+        "U4",
+        episodes=episodes,
+        days=days,
+        patient=f"You noted new or worse weakness, numbness or twitching. {WHO_NOW}",
+        clinician="New or worse-than-usual weakness, sensory loss or twitching reported.",
+    )
 
 
 def fluid_loss_cramps(diary: Diary, t: Thresholds) -> Finding | None:
     """U5. Source: MSD Manual (cramps after major fluid loss: vomiting, sweating, diarrhoea, diuretics); the 48-hour
     window is [DEFAULT]."""
     window = dt.timedelta(hours=t["hours"])
-    losses = [e for e in diary.episodes if e.context & {"fluid_loss", "diuretic_increase"}]
+    # A loss up to two days before the week's first day still counts for the week's cramps.
+    nearby = diary.episodes_within(LOOKBACK_DAYS + 2)
+    losses = [e for e in nearby if e.context & {"fluid_loss", "diuretic_increase"}]
     hits = [
-        c for c in _recent_episodes(diary) if c.kind == "cramp"
-        and any(dt.timedelta(0) <= c.start - loss.start <= window for loss in losses)
-    ]  # fmt: skip
+        c
+        for c in _recent_episodes(diary)
+        if c.kind == "cramp" and any(dt.timedelta(0) <= c.start - loss.start <= window for loss in losses)
+    ]
     if not hits:
         return None
     evidence = {e.id: e for e in hits} | {
         loss.id: loss for loss in losses if any(dt.timedelta(0) <= c.start - loss.start <= window for c in hits)
     }
-    return finding("U5", episodes=evidence.values(),
-                   patient=f"You have cramps after losing a lot of fluid (vomiting, diarrhoea, heavy sweating or "
-                           f"water tablets). Sip fluids. {WHO_NOW}",
-                   clinician=f"Cramp within {int(t['hours'])} h of logged fluid loss or a diuretic increase.")  # fmt: skip
+    return finding(
+        "U5",
+        episodes=evidence.values(),
+        signs=hits,
+        patient=f"You have cramps after losing a lot of fluid (vomiting, diarrhoea, heavy sweating or "
+        f"water tablets). Sip fluids. {WHO_NOW}",
+        clinician=f"Cramp within {int(t['hours'])} h of logged fluid loss or a diuretic increase.",
+    )
 
 
 def leg_swelling_redness(diary: Diary, t: Thresholds) -> Finding | None:
     """U6. Sources: NHS, Mayo, MedlinePlus (swelling, redness or warmth: see a provider); CKS (calf swelling).
     Treating it as urgent, because of a possible blood clot, is [DEFAULT]."""
     skin = {"redness", "warmth", "skin_change"}
-    episodes = [e for e in _recent_episodes(diary)
-                if "swelling" in e.symptoms and e.symptoms & skin and "leg" in e.regions()]  # fmt: skip
+    episodes = [
+        e for e in _recent_episodes(diary) if "swelling" in e.symptoms and e.symptoms & skin and "leg" in e.regions()
+    ]
     days = [c for c in _recent_days(diary) if "swelling" in c.symptoms and c.symptoms & skin]
     if not episodes and not days:
         return None
-    one_sided = any({side for _, side in e.sites} <= {"left"} or {side for _, side in e.sites} <= {"right"}
-                    for e in episodes)  # fmt: skip
-    return finding("U6", episodes=episodes, days=days,
-                   patient=f"You noted swelling with redness, warmth or skin changes. {WHO_NOW}",
-                   clinician=f"Leg swelling with redness, warmth or skin change{' (one-sided)' if one_sided else ''}.")  # fmt: skip
+    one_sided = any(
+        {side for _, side in e.sites} <= {"left"} or {side for _, side in e.sites} <= {"right"} for e in episodes
+    )
+    return finding(
+        "U6",
+        episodes=episodes,
+        days=days,
+        patient=f"You noted swelling with redness, warmth or skin changes. {WHO_NOW}",
+        clinician=f"Leg swelling with redness, warmth or skin change{' (one-sided)' if one_sided else ''}.",
+    )
 
 
 def itb_withdrawal_risk(diary: Diary, t: Thresholds) -> Finding | None:
@@ -134,12 +159,18 @@ def itb_withdrawal_risk(diary: Diary, t: Thresholds) -> Finding | None:
     sign_days = [c for c in _recent_days(diary) if c.symptoms & signs or (c.temperature_c or 0) >= t["fever_c"]]
     if not sign_eps and not sign_days:
         return None
-    spike_eps, spike_days = spike if spike else ([], [])
-    return finding("U7", episodes=[*alarms, *sign_eps, *spike_eps], days=sign_days, extra_days=spike_days,
-                   patient="Your baclofen pump may not be delivering medicine, and you have warning signs (itching, "
-                           f"fever, confusion or a racing heart). {WHO_NOW} Tell them you have a baclofen pump.",
-                   clinician="ITB pump patient: pump alarm, overdue refill or rebound spasticity, with itching, fever, "
-                             "altered mental state or tachycardia (possible withdrawal).")  # fmt: skip
+    spike_eps, spike_days = (spike.episodes, spike.days) if spike else ([], [])
+    return finding(
+        "U7",
+        episodes=[*alarms, *sign_eps, *spike_eps],
+        days=sign_days,
+        extra_days=spike_days,
+        signs=[*alarms, *sign_eps, *sign_days],
+        patient="Your baclofen pump may not be delivering medicine, and you have warning signs (itching, "
+        f"fever, confusion or a racing heart). {WHO_NOW} Tell them you have a baclofen pump.",
+        clinician="ITB pump patient: pump alarm, overdue refill or rebound spasticity, with itching, fever, "
+        "altered mental state or tachycardia (possible withdrawal).",
+    )
 
 
 def _level_t6_or_above(level: str | None) -> bool:
@@ -162,17 +193,24 @@ def autonomic_dysreflexia(diary: Diary, t: Thresholds) -> Finding | None:
     signs = {"pounding_headache", "flushing_or_sweating"}
     episodes = [e for e in _recent_episodes(diary) if e.symptoms & signs]
     base = diary.patient.baseline_systolic
-    days = [c for c in _recent_days(diary)
-            if c.symptoms & signs or (base is not None and c.systolic_bp is not None
-                                      and c.systolic_bp >= base + t["systolic_rise"])]  # fmt: skip
+    days = [
+        c
+        for c in _recent_days(diary)
+        if c.symptoms & signs
+        or (base is not None and c.systolic_bp is not None and c.systolic_bp >= base + t["systolic_rise"])
+    ]
     if not episodes and not days:
         return None
-    return finding("U8", episodes=episodes, days=days,
-                   patient="You have signs that can come with a dangerous rise in blood pressure after a spinal cord "
-                           f"injury (pounding headache, flushing or sweating, or a high reading). Sit up, loosen "
-                           f"tight clothing and check your bladder. {WHO_NOW}",
-                   clinician=f"SCI at or above T6 with headache, flushing or sweating, or systolic >= baseline + "
-                             f"{int(t['systolic_rise'])} mmHg (possible autonomic dysreflexia).")  # fmt: skip
+    return finding(
+        "U8",
+        episodes=episodes,
+        days=days,
+        patient="You have signs that can come with a dangerous rise in blood pressure after a spinal cord "
+        f"injury (pounding headache, flushing or sweating, or a high reading). Sit up, loosen "
+        f"tight clothing and check your bladder. {WHO_NOW}",
+        clinician=f"SCI at or above T6 with headache, flushing or sweating, or systolic >= baseline + "
+        f"{int(t['systolic_rise'])} mmHg (possible autonomic dysreflexia).",
+    )
 
 
 def breathing_or_swallowing(diary: Diary, t: Thresholds) -> Finding | None:
@@ -181,9 +219,12 @@ def breathing_or_swallowing(diary: Diary, t: Thresholds) -> Finding | None:
     hits = [e for e in _recent_episodes(diary) if e.symptoms & signs]
     if not hits:
         return None
-    return finding("U9", episodes=hits,
-                   patient=f"You logged spasms with trouble breathing or swallowing. {WHO_NOW}",
-                   clinician="Spasm affecting breathing or swallowing.")  # fmt: skip
+    return finding(
+        "U9",
+        episodes=hits,
+        patient=f"You logged spasms with trouble breathing or swallowing. {WHO_NOW}",
+        clinician="Spasm affecting breathing or swallowing.",
+    )
 
 
 def spike_with_fever(diary: Diary, t: Thresholds) -> Finding | None:
@@ -192,30 +233,119 @@ def spike_with_fever(diary: Diary, t: Thresholds) -> Finding | None:
     spike = spasticity_spike(diary, t)
     if not spike:
         return None
-    spike_eps, spike_days = spike
+    spike_eps, spike_days = spike.episodes, spike.days
     # The spike covers the last three days at most; a fever on any of them, or the day before, counts.
     near = set(diary.days_back(4))
-    fever_days = [c for c in diary.checkins if c.day in near
-                  and ("fever_or_chills" in c.symptoms or (c.temperature_c or 0) >= t["fever_c"])]  # fmt: skip
+    fever_days = [
+        c
+        for c in diary.checkins
+        if c.day in near and ("fever_or_chills" in c.symptoms or (c.temperature_c or 0) >= t["fever_c"])
+    ]
     fever_eps = [e for e in diary.episodes if e.local_day in near and "fever_or_chills" in e.symptoms]
     if not fever_days and not fever_eps:
         return None
-    return finding("U10", episodes=[*spike_eps, *fever_eps], days=fever_days, extra_days=spike_days,
-                   patient=f"Your spasms or stiffness have jumped and you have a fever or chills. This can be a sign "
-                           f"of an infection. {WHO_NOW}",
-                   clinician="Spasticity spike (S3 criteria) with fever or chills on the same or previous day.")  # fmt: skip
+    return finding(
+        "U10",
+        episodes=[*spike_eps, *fever_eps],
+        days=fever_days,
+        extra_days=spike_days,
+        signs=[*fever_eps, *fever_days],
+        patient=f"Your spasms or stiffness have jumped and you have a fever or chills. This can be a sign "
+        f"of an infection. {WHO_NOW}",
+        clinician="Spasticity spike (S3 criteria) with fever or chills on the same or previous day.",
+    )
 
 
-SPIKE = {"nrs_rise": 2.0, "count_ratio": 2.0, "min_baseline_per_day": 1.0}
+FEVER = {"fever_c": Limit(37.0, 41.0, "temperature counted as a fever, in degrees Celsius", whole=False)}
 URGENT_RULES = [
-    Rule("U1", "PROLONGED_EPISODE", 1, "urgent", {"minutes": 10, "no_relief_max": 1}, "NHS Leg cramps", prolonged_episode, recede_days=7),
-    Rule("U2", "INFECTION_TOXIN_EXPOSURE", 1, "urgent", {}, "NHS", infection_or_toxin, recede_days=7),
-    Rule("U3", "ATYPICAL_CRAMP_SITE", 1, "urgent", {}, "MSD Manual", atypical_cramp_site, recede_days=7),
-    Rule("U4", "NEW_NEURO_DEFICIT", 1, "urgent", {}, "MSD Manual", new_neuro_deficit, recede_days=7),
-    Rule("U5", "FLUID_LOSS_CRAMPS", 1, "urgent", {"hours": 48}, "MSD Manual", fluid_loss_cramps, recede_days=7),
-    Rule("U6", "LEG_SWELLING_REDNESS", 1, "urgent", {}, "NHS; Mayo; MedlinePlus; CKS", leg_swelling_redness, recede_days=7),
-    Rule("U7", "ITB_WITHDRAWAL_RISK", 1, "urgent", {**SPIKE, "fever_c": 38.0}, "FDA boxed warning (ITB)", itb_withdrawal_risk, recede_days=7),
-    Rule("U8", "AUTONOMIC_DYSREFLEXIA", 1, "urgent", {"systolic_rise": 20}, "HMP Wounds review", autonomic_dysreflexia, recede_days=7),
-    Rule("U9", "RESP_SWALLOW_SPASM", 1, "urgent", {}, "MSKTC via SCI Phoenix", breathing_or_swallowing, recede_days=7),
-    Rule("U10", "SPIKE_WITH_FEVER", 1, "urgent", {**SPIKE, "fever_c": 38.0}, "MSKTC; MS Society", spike_with_fever, recede_days=7),
-]  # fmt: skip
+    Rule(
+        "U1",
+        "PROLONGED_EPISODE",
+        1,
+        "urgent",
+        {"minutes": 10, "no_relief_max": 1},
+        "NHS Leg cramps",
+        prolonged_episode,
+        recede_days=7,
+        renewal="entry",
+        limits={
+            "minutes": Limit(1, 240, "an episode lasting longer than this many minutes"),
+            "no_relief_max": Limit(0, 10, "self-care relief at or below this (0-10) strengthens the wording"),
+        },
+    ),
+    Rule("U2", "INFECTION_TOXIN_EXPOSURE", 1, "urgent", {}, "NHS", infection_or_toxin, recede_days=7, renewal="entry"),
+    Rule(
+        "U3", "ATYPICAL_CRAMP_SITE", 1, "urgent", {}, "MSD Manual", atypical_cramp_site, recede_days=7, renewal="entry"
+    ),
+    Rule("U4", "NEW_NEURO_DEFICIT", 2, "urgent", {}, "MSD Manual", new_neuro_deficit, recede_days=7, renewal="entry"),
+    Rule(
+        "U5",
+        "FLUID_LOSS_CRAMPS",
+        1,
+        "urgent",
+        {"hours": 48},
+        "MSD Manual",
+        fluid_loss_cramps,
+        recede_days=7,
+        renewal="entry",
+        limits={"hours": Limit(1, 168, "a cramp within this many hours after fluid loss")},
+    ),
+    Rule(
+        "U6",
+        "LEG_SWELLING_REDNESS",
+        1,
+        "urgent",
+        {},
+        "NHS; Mayo; MedlinePlus; CKS",
+        leg_swelling_redness,
+        recede_days=7,
+        renewal="entry",
+    ),
+    Rule(
+        "U7",
+        "ITB_WITHDRAWAL_RISK",
+        1,
+        "urgent",
+        {**SPIKE, "fever_c": 38.0},
+        "FDA boxed warning (ITB)",
+        itb_withdrawal_risk,
+        recede_days=7,
+        renewal="entry",
+        limits={**SPIKE_LIMITS, **FEVER},
+    ),
+    Rule(
+        "U8",
+        "AUTONOMIC_DYSREFLEXIA",
+        1,
+        "urgent",
+        {"systolic_rise": 20},
+        "HMP Wounds review",
+        autonomic_dysreflexia,
+        recede_days=7,
+        renewal="entry",
+        limits={"systolic_rise": Limit(5, 80, "systolic rise above the patient's baseline, in mmHg")},
+    ),
+    Rule(
+        "U9",
+        "RESP_SWALLOW_SPASM",
+        1,
+        "urgent",
+        {},
+        "MSKTC via SCI Phoenix",
+        breathing_or_swallowing,
+        recede_days=7,
+        renewal="entry",
+    ),
+    Rule(
+        "U10",
+        "SPIKE_WITH_FEVER",
+        1,
+        "urgent",
+        {**SPIKE, "fever_c": 38.0},
+        "MSKTC; MS Society",
+        spike_with_fever,
+        recede_days=7,
+        renewal="entry",
+        limits={**SPIKE_LIMITS, **FEVER},
+    ),
+]

@@ -16,7 +16,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
 from backend import logs
 from backend.accounts.csrf import SAFE_METHODS, check_csrf
@@ -39,6 +39,7 @@ from backend.diary.sync import SYNC_ROUTES
 from backend.diary.writer import EpisodeWriter
 from backend.education.routes import EDUCATION_ROUTES
 from backend.flags.evaluator import Evaluator
+from backend.flags.models import RuleFailure
 from backend.flags.routes import FLAG_ROUTES
 from backend.flags.sweeper import Sweeper
 from backend.openapi import add_problem_responses
@@ -102,11 +103,14 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/readyz", tags=["operations"], summary="Readiness: the database answers")
-async def readyz(state: State) -> dict[str, str]:
+@get("/readyz", tags=["operations"], summary="Readiness: the database answers; rules that could not be checked")
+async def readyz(state: State) -> dict[str, Any]:
+    """Ready when the database answers. ``rules_unchecked`` counts, per rule, the patients for whom that rule
+    failed at its last evaluation (the other rules ran): an operator's sign of a fault, not of unreadiness."""
     async with state.engine.connect() as conn:
         await conn.execute(text("SELECT 1"))
-    return {"status": "ready"}
+        failing = (await conn.execute(select(RuleFailure.rule_id, func.count()).group_by(RuleFailure.rule_id))).all()
+    return {"status": "ready", "rules_unchecked": {rule_id: n for rule_id, n in failing}}
 
 
 def settle_memory() -> None:

@@ -13,7 +13,8 @@ from types import SimpleNamespace
 from sqlalchemy import text
 
 from backend.db import make_engine, make_sessionmaker
-from backend.flags.services import evaluate_patient, screen_row, sweep, urgent_check
+from backend.flags.screen import screen_row
+from backend.flags.services import evaluate_patient, sweep, urgent_check
 from backend.flags.window import Ep
 from bench.common import add_patients, describe, fresh_sqlite, timings
 

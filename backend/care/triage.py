@@ -28,9 +28,10 @@ from backend.care.access import require_link
 from backend.care.audit import audit_event
 from backend.care.models import AshworthGrade, CareLink, ReviewMark
 from backend.db import utcnow
-from backend.diary.models import CheckIn, Episode
+from backend.diary.models import CheckIn, Episode, PatientProfile
+from backend.diary.records import zone_of_name
 from backend.diary.schemas import Input
-from backend.flags.models import Flag
+from backend.flags.models import Flag, RuleFailure
 from backend.flags.rules.base import URGENCY_RANK
 from backend.problems import FieldError, Problem, invalid
 
@@ -54,6 +55,9 @@ class TriageRow(msgspec.Struct, kw_only=True):
     last_reviewed_at: dt.datetime | None
     reviewed_by_me: bool
     daily_counts: list[int]
+    first_day: dt.date  # the period's first and last local day where the patient is
+    last_day: dt.date
+    unchecked_rules: list[str]  # rules that could not be checked at the last evaluation (the others ran)
 
 
 def local_day(engine_name: str) -> Any:
@@ -75,9 +79,12 @@ async def triage(db: AsyncSession, clinician_id: uuid.UUID, days: int, now: dt.d
     if not ids:
         return []
     dialect = db.get_bind().dialect.name
-    today = now.date()
-    first = today - dt.timedelta(days=days - 1)
-    baseline_first = first - dt.timedelta(days=28)
+    # Every figure counts the patient's own local days (as the report and the rules do): today where they are, and
+    # each episode on the day it began by the offset its phone recorded.
+    profiles = select(PatientProfile.patient_id, PatientProfile.time_zone).where(PatientProfile.patient_id.in_(ids))
+    zones = {pid: zone for pid, zone in (await db.execute(profiles)).all()}
+    todays = {pid: now.astimezone(zone_of_name(zones.get(pid))).date() for pid in ids}
+    earliest = min(todays.values()) - dt.timedelta(days=days - 1 + 28)
     day = local_day(dialect).label("day")
     daily = (
         await db.execute(
@@ -85,39 +92,32 @@ async def triage(db: AsyncSession, clinician_id: uuid.UUID, days: int, now: dt.d
             .where(
                 Episode.patient_id.in_(ids),
                 Episode.deleted_at.is_(None),
-                Episode.started_at >= dt.datetime.combine(first - dt.timedelta(days=1), dt.time(), dt.UTC),
+                Episode.started_at >= dt.datetime.combine(earliest - dt.timedelta(days=1), dt.time(), dt.UTC),
             )
             .group_by(Episode.patient_id, day)
         )
     ).all()
-    # The baseline needs only a total per patient: a plain count over the index, no per-row date arithmetic
-    # (its edges are UTC midnights, a few hours from the patient's own).
-    baseline_totals = dict(
-        (
-            await db.execute(
-                select(Episode.patient_id, func.count())
-                .where(
-                    Episode.patient_id.in_(ids), Episode.deleted_at.is_(None),
-                    Episode.started_at >= dt.datetime.combine(baseline_first, dt.time(), dt.UTC),
-                    Episode.started_at < dt.datetime.combine(first, dt.time(), dt.UTC),
-                )
-                .group_by(Episode.patient_id)
-            )
-        ).all()
-    )  # fmt: skip
     counts: dict[uuid.UUID, dict[dt.date, int]] = defaultdict(dict)
     for pid, d, n in daily:
         counts[pid][d if isinstance(d, dt.date) else dt.date.fromisoformat(d)] = n
     # Days with any entry: the episode days are already counted above; add the days with only a check-in.
     logged: dict[uuid.UUID, set[dt.date]] = defaultdict(set)
+    first_of = {pid: today - dt.timedelta(days=days - 1) for pid, today in todays.items()}
     for pid, d in (
         await db.execute(
-            select(CheckIn.patient_id, CheckIn.day).where(CheckIn.patient_id.in_(ids), CheckIn.day >= first)
+            select(CheckIn.patient_id, CheckIn.day).where(
+                CheckIn.patient_id.in_(ids), CheckIn.day >= min(first_of.values())
+            )
         )
     ).all():
         logged[pid].add(d)
     for pid, per_day in counts.items():
-        logged[pid].update(d for d in per_day if first <= d <= today)
+        logged[pid].update(per_day)
+    unchecked: dict[uuid.UUID, list[str]] = defaultdict(list)
+    for pid, rule_id in (
+        await db.execute(select(RuleFailure.patient_id, RuleFailure.rule_id).where(RuleFailure.patient_id.in_(ids)))
+    ).all():
+        unchecked[pid].append(rule_id)
     flags = (
         (await db.execute(select(Flag).where(Flag.patient_id.in_(ids), Flag.status.in_(["open", "acknowledged"]))))
         .scalars()
@@ -141,8 +141,9 @@ async def triage(db: AsyncSession, clinician_id: uuid.UUID, days: int, now: dt.d
     rows = []
     for pid, name in links:
         per_day = counts.get(pid, {})
+        today, first = todays[pid], first_of[pid]
         series = [per_day.get(first + dt.timedelta(days=i), 0) for i in range(days)]
-        base_total = int(baseline_totals.get(pid, 0))
+        base_total = sum(per_day.get(first - dt.timedelta(days=i), 0) for i in range(1, 29))
         own = sorted(by_patient.get(pid, []), key=lambda f: (URGENCY_RANK[f.urgency], -f.updated_at.timestamp()))
         tally: dict[str, int] = defaultdict(int)
         for f in own:
@@ -155,6 +156,7 @@ async def triage(db: AsyncSession, clinician_id: uuid.UUID, days: int, now: dt.d
             baseline_per_week=round(base_total / 4, 1) if base_total else None,
             days_logged=len({d for d in logged.get(pid, set()) if first <= d <= today}), period_days=days,
             last_reviewed_at=mark[0] if mark else None, reviewed_by_me=bool(mark and mark[1]), daily_counts=series,
+            first_day=first, last_day=today, unchecked_rules=sorted(unchecked.get(pid, [])),
         ))  # fmt: skip
     rows.sort(key=lambda r: (
         URGENCY_RANK.get(r.top_urgency or "", 9),

@@ -89,7 +89,7 @@ Symptom = Literal[
 SYMPTOMS: dict[str, str] = {
     "new_numbness": "New or worse numbness or loss of feeling",
     "new_weakness": "New or worse weakness",
-    "twitching": "Muscle twitching",
+    "twitching": "New muscle twitching",
     "swelling": "Swelling",
     "redness": "Redness",
     "warmth": "Warm to the touch",

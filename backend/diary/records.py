@@ -28,8 +28,12 @@ from backend.diary.schemas import (
 
 def zone_of(profile: PatientProfile | None) -> ZoneInfo:
     """The patient's time zone (checked when it was saved), or UTC when there is no profile."""
+    return zone_of_name(profile.time_zone if profile is not None else None)
+
+
+def zone_of_name(name: str | None) -> ZoneInfo:
     try:
-        return ZoneInfo(profile.time_zone) if profile is not None and profile.time_zone else ZoneInfo("UTC")
+        return ZoneInfo(name) if name else ZoneInfo("UTC")
     except (KeyError, ValueError):
         return ZoneInfo("UTC")
 

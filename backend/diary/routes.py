@@ -42,6 +42,7 @@ from backend.diary.schemas import (
 from backend.diary.services import content_hash, parse_if_match, tombstone, versioned_write
 from backend.diary.writer import EpisodeWrite
 from backend.flags import services as flags
+from backend.flags.rows import day_from_row, episode_from_row
 from backend.flags.wording import patient_words
 from backend.problems import FieldError, Problem, invalid, not_found
 
@@ -74,9 +75,18 @@ def _reevaluate(request: Request[Any, Any, Any], patient: Principal) -> None:
     request.app.state.evaluator.schedule(patient.user_id)
 
 
-async def _notices(db: AsyncSession, patient: Principal, *, episode_id: uuid.UUID | None = None,
-                   day: dt.date | None = None) -> list[SafetyNotice]:  # fmt: skip
+async def _notices(
+    db: AsyncSession,
+    patient: Principal,
+    *,
+    episode_id: uuid.UUID | None = None,
+    day: dt.date | None = None,
+    checked: list[flags.SafetyNotice] | None = None,
+) -> list[SafetyNotice]:
+    """The urgent advice that rests on one entry, in the patient's language; ``checked`` adds the notices of an
+    urgent check just run that are not flags (an urgent rule that could not be checked)."""
     found = await flags.safety_for(db, patient.user_id, episode_id=episode_id, day=day)
+    found += [n for n in checked or () if n.unchecked]
     if not found:
         return []
     profile = await db.get(PatientProfile, patient.user_id)
@@ -121,17 +131,35 @@ async def save_episode(request: Request[Any, Any, Any], db: AsyncSession | None,
         # The screen could not clear this write (a warning sign, or rules that need the weeks before it): the urgent
         # rules run now, so that the answer to this very write carries the safety advice.
         async with request.app.state.sessionmaker() as session:
-            episode = flags.episode_from_row(written.row)
-            if await flags.urgent_check(session, written.principal.user_id, written.now, episode=episode):
-                out.safety = await _notices(session, written.principal, episode_id=episode_id)
+            episode = episode_from_row(written.row)
+            checked = await flags.urgent_check(session, written.principal.user_id, written.now, episode=episode)
+            if checked:
+                out.safety = await _notices(session, written.principal, episode_id=episode_id, checked=checked)
     _reevaluate(request, written.principal)
     return out, written.created
+
+
+async def episodes_on(db: AsyncSession, patient_id: uuid.UUID, day: dt.date) -> list[uuid.UUID]:
+    """The episodes counted on a local day (each by the offset its phone recorded, as the rules count them)."""
+    low = dt.datetime.combine(day, dt.time(), dt.UTC) - dt.timedelta(hours=15)
+    high = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC) + dt.timedelta(hours=15)
+    rows = await db.execute(
+        select(Episode.id, Episode.started_at, Episode.start_offset).where(
+            Episode.patient_id == patient_id,
+            Episode.deleted_at.is_(None),
+            Episode.started_at >= low,
+            Episode.started_at < high,
+        )
+    )
+    return [r.id for r in rows if validation.local_day(r.started_at, r.start_offset) == day]
 
 
 async def save_checkin(request: Request[Any, Any, Any], db: AsyncSession, patient: Principal, day: dt.date,
                        data: CheckInIn, if_match: int | None) -> tuple[CheckInOut, bool]:  # fmt: skip
     now = utcnow()
     validation.check_checkin(day, data, now)
+    if data.no_episodes and (logged := await episodes_on(db, patient.user_id, day)):
+        raise validation.no_episodes_contradicted(day, logged)
     await limits.diary_write(db, request.app.state.settings, patient.user_id)
     result = await versioned_write(
         db, CheckIn, patient_id=patient.user_id, key=and_(CheckIn.patient_id == patient.user_id, CheckIn.day == day),
@@ -140,8 +168,9 @@ async def save_checkin(request: Request[Any, Any, Any], db: AsyncSession, patien
         audit=_auditor(request, patient, f"checkin:{day.isoformat()}"),
     )  # fmt: skip
     out = records.checkin_out(result.row)
-    if await flags.urgent_check(db, patient.user_id, now, day=flags.day_from_row(result.row)):
-        out.safety = await _notices(db, patient, day=day)
+    checked = await flags.urgent_check(db, patient.user_id, now, day=day_from_row(result.row))
+    if checked:
+        out.safety = await _notices(db, patient, day=day, checked=checked)
     _reevaluate(request, patient)
     return out, result.created
 

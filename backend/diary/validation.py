@@ -8,7 +8,7 @@ import zoneinfo
 from collections.abc import Sequence
 
 from backend.diary.schemas import CheckInIn, EpisodeIn, PennIn, ProfileIn, RegimenIn
-from backend.problems import FieldError, invalid
+from backend.problems import FieldError, Problem, invalid
 
 # Phones' clocks drift; anything later than this past the server's now is a typo or a wrong clock, not a spasm.
 CLOCK_SKEW = dt.timedelta(minutes=5)
@@ -167,3 +167,40 @@ def check_profile(data: ProfileIn) -> None:
     if data.sci_level is not None and "spinal_cord_injury" not in data.conditions:
         errors.append(FieldError("sci_level", "only applies with the condition spinal_cord_injury"))
     _raise(errors)
+
+
+def local_day(started_at: dt.datetime, offset_minutes: int) -> dt.date:
+    """The day an episode is counted on: its start in the offset the phone recorded (as the rules count it)."""
+    return (started_at.astimezone(dt.UTC) + dt.timedelta(minutes=offset_minutes)).date()
+
+
+def no_episodes_contradicted(day: dt.date, episode_ids: Sequence[object]) -> Problem:
+    """A check-in saying "no episodes today" on a day that holds episodes: both are named, nothing is saved."""
+    n = len(episode_ids)
+    logged = f"{n} episode{'s are' if n != 1 else ' is'} logged on {day.isoformat()}"
+    return Problem(
+        422,
+        f'This check-in says "no episodes" on {day.isoformat()}, but {logged}. Untick "no episodes", or delete '
+        "those entries first. Nothing was saved.",
+        code="contradiction",
+        errors=[
+            FieldError("no_episodes", f"says there were none, but {logged}"),
+            FieldError("episodes", f"{logged}: remove them, or untick no_episodes"),
+        ],
+        extra_members={"day": day.isoformat(), "episodes": [str(i) for i in episode_ids]},
+    )
+
+
+def episode_on_quiet_day(day: dt.date) -> Problem:
+    """An episode on a day whose check-in says "no episodes": both are named, nothing is saved."""
+    return Problem(
+        422,
+        f"The check-in of {day.isoformat()} says there were no episodes that day, so this episode was not saved. "
+        'Untick "no episodes" on that check-in first, then save the episode again.',
+        code="contradiction",
+        errors=[
+            FieldError("started_at", f"falls on {day.isoformat()}, whose check-in says there were no episodes"),
+            FieldError("checkin.no_episodes", f"the check-in of {day.isoformat()} says there were no episodes"),
+        ],
+        extra_members={"day": day.isoformat(), "checkin": f"/api/v1/checkins/{day.isoformat()}"},
+    )

@@ -51,11 +51,12 @@ from backend.care.models import AuditEvent
 from backend.config import Settings
 from backend.db import insert_many, make_sqlite_writer_engine, utcnow
 from backend.diary import records
-from backend.diary.models import Episode, PatientProfile
+from backend.diary.models import CheckIn, Episode, PatientProfile
 from backend.diary.schemas import EpisodeIn
 from backend.diary.services import content_hash, stale, verdict
-from backend.flags import services as flags
+from backend.diary.validation import episode_on_quiet_day, local_day
 from backend.flags.models import ThresholdOverride
+from backend.flags.screen import screen_row
 from backend.problems import Problem
 
 log = logging.getLogger("spasm.writer")
@@ -65,6 +66,13 @@ EPISODES: Table = Episode.__table__  # type: ignore[assignment]
 AUDITS: Table = AuditEvent.__table__  # type: ignore[assignment]
 # Built once: a statement made afresh for every batch costs more to assemble and to look up than to run.
 STORED = select(EPISODES).where(EPISODES.c.id.in_(bindparam("ids", expanding=True)))
+CHECKINS: Table = CheckIn.__table__  # type: ignore[assignment]
+# The days of the batch that a check-in says had no episodes (the pairs are filtered in Python).
+QUIET_DAYS = select(CHECKINS.c.patient_id, CHECKINS.c.day).where(
+    CHECKINS.c.no_episodes.is_(True),
+    CHECKINS.c.patient_id.in_(bindparam("patients", expanding=True)),
+    CHECKINS.c.day.in_(bindparam("days", expanding=True)),
+)
 INSERT_EPISODES = insert(EPISODES)
 INSERT_AUDITS = insert(AUDITS)
 PROFILE_AND_OVERRIDE = select(
@@ -213,7 +221,7 @@ class EpisodeWriter:
         try:
             profile = outcome.profile
             any_override = profile is not None and profile.any_override is not None
-            outcome.urgent_check = flags.screen_row(profile, any_override, outcome.row, outcome.now)
+            outcome.urgent_check = screen_row(profile, any_override, outcome.row, outcome.now)
         except Exception:
             log.exception("the urgent-rule screen failed; the full check runs instead")
             outcome.urgent_check = True
@@ -276,8 +284,11 @@ class EpisodeWriter:
         used = limits.current(conn, list(keys.values()), limits.WRITE_WINDOW, now)
         left = {pid: self.settings.limit_writes_per_minute - used.get(key, 0) for pid, key in keys.items()}
         ids = list({jobs[i].episode_id for i in callers})
-        stored = {row.id: SimpleNamespace(**row._mapping)
-                  for row in conn.execute(STORED, {"ids": ids})}  # fmt: skip
+        stored = {row.id: SimpleNamespace(**row._mapping) for row in conn.execute(STORED, {"ids": ids})}
+        days = {jobs[i].data.started_at.date() for i in callers}  # the local day, in the offset the phone sent
+        quiet_days = {
+            (r.patient_id, r.day) for r in conn.execute(QUIET_DAYS, {"patients": list(keys), "days": list(days)})
+        }
         inserts: list[dict[str, Any]] = []
         audits: list[dict[str, Any]] = []
         counted: collections.Counter[str] = collections.Counter()
@@ -294,6 +305,11 @@ class EpisodeWriter:
             if action == "unchanged":
                 outcomes[i] = Written(principal, row, row.version == 1 and job.if_match is None, False, now)
                 patients.add(principal.user_id)
+                continue
+            day = job.data.started_at.date()
+            moved = action == "create" or local_day(row.started_at, row.start_offset) != day
+            if moved and (principal.user_id, day) in quiet_days:
+                outcomes[i] = episode_on_quiet_day(day)  # "no episodes today" says otherwise: nothing is saved
                 continue
             if left[principal.user_id] <= 0:
                 outcomes[i] = limits.too_many(now, limits.WRITE_WINDOW)

@@ -26,10 +26,14 @@ from backend.flags.services import evaluate_in_background
 
 class Evaluator:
     def __init__(
-        self, maker: async_sessionmaker[AsyncSession], delay_seconds: float, *, share: float = 0.1,
+        self,
+        maker: async_sessionmaker[AsyncSession],
+        delay_seconds: float,
+        *,
+        share: float = 0.1,
         busy: Callable[[], bool] = lambda: False,
         evaluate: Callable[[async_sessionmaker[AsyncSession], uuid.UUID], Awaitable[None]] | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.maker = maker
         self.evaluate = evaluate if evaluate is not None else evaluate_in_background
         self.delay = delay_seconds

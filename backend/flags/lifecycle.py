@@ -1,36 +1,73 @@
-"""A clinician's actions on a flag, shared by the JSON API and the report page."""
+"""What clinicians and the patient do with a flag: acknowledge, snooze, resolve; "I've read this", the checklist.
+
+Shared by the JSON API and the pages. Each judgment records the signs it saw (``judged_signs``, ``read_signs``), so
+that it stands for exactly that evidence: the same entries never bring the flag back, new ones do (CLINICAL.md (a),
+note 5).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.sessions import Principal
 from backend.db import utcnow
-from backend.flags.models import Flag, FlagEvent
+from backend.flags.engine import RULES
+from backend.flags.models import LIVE_STATUSES, Flag, FlagEvent
+from backend.flags.rules.base import renewed
 from backend.problems import FieldError, Problem, invalid, not_found
 
+MAX_SNOOZE_DAYS = 90
 
-async def live_flag(db: AsyncSession, patient_id: uuid.UUID, flag_id: uuid.UUID) -> Flag:
+
+async def _flag(db: AsyncSession, patient_id: uuid.UUID, flag_id: uuid.UUID) -> Flag:
     flag = await db.get(Flag, (patient_id, flag_id))
     if flag is None:
         raise not_found("flag")
+    return flag
+
+
+async def live_flag(db: AsyncSession, patient_id: uuid.UUID, flag_id: uuid.UUID) -> Flag:
+    flag = await _flag(db, patient_id, flag_id)
     if flag.status == "resolved":
         raise Problem(409, "This flag is already resolved.", code="flag-resolved")
     return flag
 
 
+def _judge(db: AsyncSession, flag: Flag, clinician: Principal, action: str, now: dt.datetime, note: str | None) -> None:
+    flag.judged_signs, flag.judged_at, flag.updated_at = list(flag.signs or []), now, now
+    actor = clinician.user_id
+    db.add(FlagEvent(patient_id=flag.patient_id, flag_id=flag.id, at=now, action=action, actor_id=actor, note=note))
+
+
 async def acknowledge(db: AsyncSession, clinician: Principal, patient_id: uuid.UUID, flag_id: uuid.UUID) -> Flag:
     flag = await live_flag(db, patient_id, flag_id)
     now = utcnow()
-    flag.status, flag.acknowledged_at, flag.acknowledged_by, flag.updated_at = (
-        "acknowledged",
-        now,
-        clinician.user_id,
-        now,
-    )
-    db.add(FlagEvent(patient_id=patient_id, flag_id=flag.id, at=now, action="acknowledged", actor_id=clinician.user_id))
+    flag.status, flag.acknowledged_at, flag.acknowledged_by = "acknowledged", now, clinician.user_id
+    _judge(db, flag, clinician, "acknowledged", now, None)
+    await db.commit()
+    return flag
+
+
+async def snooze(
+    db: AsyncSession,
+    clinician: Principal,
+    patient_id: uuid.UUID,
+    flag_id: uuid.UUID,
+    until: dt.datetime,
+    note: str | None = None,
+) -> Flag:
+    """Hides a flag from the triage list until a time; new signs bring it back before then."""
+    now = utcnow()
+    if until <= now or until - now > dt.timedelta(days=MAX_SNOOZE_DAYS):
+        raise invalid([FieldError("until", f"must be in the future, at most {MAX_SNOOZE_DAYS} days ahead")])
+    flag = await live_flag(db, patient_id, flag_id)
+    if flag.urgency == "urgent":
+        raise Problem(409, "Urgent flags cannot be snoozed; acknowledge or resolve them.", code="urgent-no-snooze")
+    flag.status, flag.snoozed_until = "snoozed", until
+    _judge(db, flag, clinician, "snoozed", now, note)
     await db.commit()
     return flag
 
@@ -40,9 +77,42 @@ async def resolve(db: AsyncSession, clinician: Principal, patient_id: uuid.UUID,
         raise invalid([FieldError("note", "say what was done or decided")])
     flag = await live_flag(db, patient_id, flag_id)
     now = utcnow()
-    flag.status, flag.resolved_at, flag.resolved_by, flag.updated_at = "resolved", now, clinician.user_id, now
+    flag.status, flag.resolved_at, flag.resolved_by = "resolved", now, clinician.user_id
     flag.resolution_note = note.strip()[:2000]
-    db.add(FlagEvent(patient_id=patient_id, flag_id=flag.id, at=now, action="resolved", actor_id=clinician.user_id,
-                     note=flag.resolution_note))  # fmt: skip
+    _judge(db, flag, clinician, "resolved", now, flag.resolution_note)
     await db.commit()
     return flag
+
+
+async def mark_read(db: AsyncSession, patient: Principal, flag_id: uuid.UUID) -> Flag:
+    """The patient's "I've read this": the flag folds away on their pages until new signs arrive."""
+    flag = await live_flag(db, patient.user_id, flag_id)
+    now = utcnow()
+    flag.read_signs, flag.read_at = list(flag.signs or []), now
+    db.add(FlagEvent(patient_id=flag.patient_id, flag_id=flag.id, at=now, action="read", actor_id=patient.user_id))
+    await db.commit()
+    return flag
+
+
+async def checklist_done(db: AsyncSession, patient: Principal, flag_id: uuid.UUID) -> Flag:
+    """The patient went through the trigger checklist of a sudden increase (S3; S6 counts from here)."""
+    flag = await _flag(db, patient.user_id, flag_id)
+    if flag.rule_id != "S3" or flag.status not in LIVE_STATUSES:
+        raise Problem(409, "Only a live 'sudden increase' flag has a trigger checklist.", code="no-checklist")
+    now = utcnow()
+    flag.patient_checked_at = flag.patient_checked_at or now
+    db.add(
+        FlagEvent(
+            patient_id=patient.user_id, flag_id=flag.id, at=now, action="checklist-done", actor_id=patient.user_id
+        )
+    )
+    await db.commit()
+    return flag
+
+
+def unread(flag: Flag) -> bool:
+    """Whether the patient has not read this flag as it stands (never read, or new signs since)."""
+    if flag.read_signs is None:
+        return True
+    rule = RULES.get(flag.rule_id)
+    return rule is not None and renewed(rule.renewal, flag.signs or [], flag.read_signs)

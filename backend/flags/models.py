@@ -43,15 +43,28 @@ class Flag(Base):
     resolved_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
     resolution_note: Mapped[str | None] = mapped_column(Text, default=None)
     patient_checked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+    # What the rule looks for in the current evidence (rules/base.py Finding.signs), what the clinician's last
+    # acknowledge, snooze or resolve covered, and what the patient's "I've read this" covered: a judgment stands
+    # for the signs it saw, and only new signs raise the rule again (CLINICAL.md (a), note 5).
+    signs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    judged_signs: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    judged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+    read_signs: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+    previous_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)  # the resolved flag this one follows
 
     __table_args__ = (
         # At most one live flag per rule and patient, even with two processes evaluating at once.
         Index(
-            "uq_flags_one_live_per_rule", "patient_id", "rule_id", unique=True,
-            sqlite_where=text("status != 'resolved'"), postgresql_where=text("status != 'resolved'"),
+            "uq_flags_one_live_per_rule",
+            "patient_id",
+            "rule_id",
+            unique=True,
+            sqlite_where=text("status != 'resolved'"),
+            postgresql_where=text("status != 'resolved'"),
         ),
         Index("ix_flags_patient_id_status", "patient_id", "status"),
-    )  # fmt: skip
+    )
 
 
 class FlagEvent(Base):
@@ -80,3 +93,18 @@ class ThresholdOverride(Base):
     thresholds: Mapped[dict[str, float]] = mapped_column(JSON)
     set_by: Mapped[uuid.UUID] = mapped_column(Uuid)
     set_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class RuleFailure(Base):
+    """A rule that could not be checked for a patient at its last evaluation (an error inside the rule). The other
+    rules still ran; the clinician is told which rule could not be checked, and /readyz counts them for operators.
+    The row goes as soon as the rule runs again."""
+
+    __tablename__ = "rule_failures"
+
+    patient_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    rule_id: Mapped[str] = mapped_column(String(8), primary_key=True)
+    error: Mapped[str] = mapped_column(String(80))
+    first_failed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_failed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    failures: Mapped[int] = mapped_column(Integer, default=1)

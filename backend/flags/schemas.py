@@ -25,12 +25,15 @@ class PatientFlagOut(msgspec.Struct, kw_only=True):
     opened_at: dt.datetime
     updated_at: dt.datetime
     resolved_at: dt.datetime | None
+    read: bool  # "I've read this" covers the flag as it stands (new signs since make it unread again)
+    previous_id: uuid.UUID | None  # the resolved flag this one was raised again after
 
 
 class FlagEventOut(msgspec.Struct, kw_only=True):
     at: dt.datetime
     action: str
     actor_id: uuid.UUID | None
+    actor_name: str | None  # who acted, as they call themselves (the patient, or the clinician)
     note: str | None
 
 
@@ -54,7 +57,11 @@ class ClinicianFlagOut(msgspec.Struct, kw_only=True):
     snoozed_until: dt.datetime | None
     acknowledged_at: dt.datetime | None
     resolved_at: dt.datetime | None
+    resolved_by: uuid.UUID | None
+    resolved_by_name: str | None
     resolution_note: str | None
+    judged_at: dt.datetime | None  # the last acknowledge, snooze or resolve: it stands for the signs it saw
+    previous_id: uuid.UUID | None  # the resolved flag this one was raised again after (on newer entries only)
     history: list[FlagEventOut]
 
 
@@ -68,8 +75,17 @@ class SnoozeIn(Input, kw_only=True, forbid_unknown_fields=True):
 
 
 class ThresholdsIn(Input, kw_only=True, forbid_unknown_fields=True):
-    thresholds: Annotated[dict[str, Annotated[float, Meta(ge=0, le=100_000)]], Meta(max_length=20)] = {}
+    """Each value is checked against the range its rule declares (GET /api/v1/rules), 422 naming it otherwise."""
+
+    thresholds: Annotated[dict[str, float], Meta(max_length=20)] = {}
     enabled: bool | None = None
+
+
+class LimitOut(msgspec.Struct, kw_only=True):
+    min: float
+    max: float
+    whole: bool
+    words: str
 
 
 class RuleOut(msgspec.Struct, kw_only=True):
@@ -78,9 +94,23 @@ class RuleOut(msgspec.Struct, kw_only=True):
     version: int
     urgency: str
     defaults: dict[str, float]
+    limits: dict[str, LimitOut]  # the values a clinician may set for this patient, per threshold
     source: str
+    conditions: list[str]  # the conditions it runs for; ["any"] for every condition (warning signs)
     needs_complete_data: bool
     recede_days: int
+    renewal: str  # after a judgment: "entry" (any new entry raises it again) or "pattern" (a whole new pattern)
+
+
+class RuleFailureOut(msgspec.Struct, kw_only=True):
+    """A rule that could not be checked for the patient at its last evaluation; the other rules ran."""
+
+    rule_id: str
+    rule_name: str
+    error: str
+    since: dt.datetime
+    last: dt.datetime
+    failures: int
 
 
 class MeasuresOut(msgspec.Struct, kw_only=True):

@@ -1,39 +1,35 @@
-"""Loading a patient's diary window, running the rules, and keeping their flags in step with what the rules find.
+"""Running the rules over patients' diaries and keeping their flags in step with what the rules find.
 
-The rules themselves are pure (engine.py); this module is the only place where flags touch the database.
+The rules themselves are pure (engine.py); this module and diaries.py (which loads what the rules read) are where
+flags touch the database.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import functools
 import logging
+import time
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field, replace
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend.accounts.models import User
-from backend.diary.models import CheckIn, Episode, PatientProfile, Regimen
-from backend.flags.engine import RULES, Evaluation, evaluate, rules_for, thresholds_for, urgent_ids
-from backend.flags.models import LIVE_STATUSES, Flag, FlagEvent, ThresholdOverride
-from backend.flags.rules.base import Finding
-from backend.flags.rules.routine import TRIAL_KINDS
-from backend.flags.window import Day, Diary, Ep, Patient, Plan
+from backend.diary.models import Episode, PatientProfile
+from backend.flags.diaries import EPISODE_COLUMNS, FULL_WINDOW_DAYS, load_diaries
+from backend.flags.engine import RULES, Evaluation, evaluate, thresholds_for, urgent_ids
+from backend.flags.models import LIVE_STATUSES, Flag, FlagEvent, RuleFailure, ThresholdOverride
+from backend.flags.rows import episode_from_row
+from backend.flags.rules.base import Finding, renewed
+from backend.flags.screen import needs_window, urgent_screen
+from backend.flags.window import Day, Ep
+from backend.flags.wording import UNCHECKED
 
 log = logging.getLogger("spasm.flags")
 
-# The longest look-back of any rule: R6 compares two 4-week windows, S3/R6 baselines reach 28 days before a 14-day
-# window. Urgent rules need a week plus the S3 baseline for U7/U10.
-FULL_WINDOW_DAYS = 60
-URGENT_WINDOW_DAYS = 8
-SPIKE_WINDOW_DAYS = 35
-SPIKE_RULES = {"U7", "U10"}  # need the weeks before an entry (a spasticity spike), not just the entry
 SWEEP_BATCH = 200
 
 
@@ -42,182 +38,49 @@ class SafetyNotice:
     rule_id: str
     urgency: str
     message: str
+    unchecked: bool = False  # the rule could not be checked: the message is the general warning-sign advice
 
 
-def _episode(row: Any) -> Ep:
-    return Ep(
-        id=row.id,
-        kind=row.kind,
-        start=row.started_at,
-        offset_minutes=row.start_offset,
-        intensity=row.intensity,
-        duration_seconds=row.duration_seconds,
-        end=row.ended_at,
-        ongoing=row.ongoing,
-        sites=tuple((b["site"], b["side"]) for b in row.body_sites),
-        woke_from_sleep=row.woke_from_sleep,
-        triggers=frozenset(row.triggers),
-        symptoms=frozenset(row.symptoms),
-        context=frozenset(row.context),
-        treatments=tuple((t["kind"], t.get("relief"), t.get("minutes_to_relief")) for t in row.treatments),
+@dataclass
+class Judged:
+    """What clinicians have already judged of one rule for one patient: the signs their resolutions covered."""
+
+    signs: set[str] = field(default_factory=set)
+    latest: Flag | None = None  # the most recent resolved flag: a flag raised again links to it
+
+
+async def _judged(db: AsyncSession, ids: list[uuid.UUID], since: dt.date) -> dict[uuid.UUID, dict[str, Judged]]:
+    """Resolved flags whose judgment can still meet the rules' window (older ones cover no entry the rules read)."""
+    out: dict[uuid.UUID, dict[str, Judged]] = {pid: {} for pid in ids}
+    rows = await db.execute(
+        select(Flag).where(Flag.patient_id.in_(ids), Flag.status == "resolved", Flag.window_end >= since)
     )
-
-
-def episode_from_row(row: Episode) -> Ep:
-    return _episode(row)
-
-
-def _day(row: CheckIn) -> Day:
-    return Day(
-        day=row.day,
-        no_episodes=row.no_episodes,
-        stiffness=row.stiffness,
-        sleep_disturbance=row.sleep_disturbance,
-        pain=row.pain,
-        meds_taken=row.meds_taken,
-        symptoms=frozenset(row.symptoms),
-        systolic_bp=row.systolic_bp,
-        temperature_c=row.temperature_c,
-        new_or_worse_symptoms=bool(row.new_or_worse_symptoms),
-    )
-
-
-def patient_from(
-    profile: PatientProfile | None, created_at: dt.datetime | None, overrides: dict[str, dict[str, float]]
-) -> Patient:
-    """What the rules need to know about the patient; a missing profile means no conditions, UTC, a 23-07 night."""
-    return Patient(
-        conditions=frozenset(profile.conditions if profile else ()),
-        time_zone=profile.time_zone if profile else "UTC",
-        sci_level=profile.sci_level if profile else None,
-        itb_pump=bool(profile and profile.itb_pump),
-        itb_refill_date=profile.itb_refill_date if profile else None,
-        baseline_systolic=profile.baseline_systolic if profile else None,
-        enrolled_on=created_at.date() if created_at else None,
-        sleep_start=profile.sleep_start if profile else dt.time(23),
-        sleep_end=profile.sleep_end if profile else dt.time(7),
-        enabled_rules=frozenset(r for r, o in overrides.items() if o.get("enabled") == 1),
-    )
-
-
-def day_from_row(row: CheckIn) -> Day:
-    return _day(row)
-
-
-EPISODE_COLUMNS = (
-    Episode.id, Episode.kind, Episode.started_at, Episode.start_offset, Episode.intensity, Episode.duration_seconds,
-    Episode.ended_at, Episode.ongoing, Episode.body_sites, Episode.woke_from_sleep, Episode.triggers,
-    Episode.symptoms, Episode.context, Episode.treatments,
-)  # fmt: skip
-
-
-async def load_diaries(
-    db: AsyncSession,
-    patient_ids: list[uuid.UUID],
-    now: dt.datetime,
-    *,
-    urgent_only: bool = False,
-    window_days: int | None = None,
-) -> dict[uuid.UUID, tuple[Diary, dict[str, dict[str, float]]]]:
-    """The slice of each patient's diary the rules need, in a handful of queries for the whole batch.
-
-    The urgent path (inside a write's request) reads only the last week (five weeks when the patient's rules include
-    a spasticity-spike test), and skips what only the slower rules read: the treatment plan and earlier flags."""
-    ids = list(dict.fromkeys(patient_ids))
-    profiles = {
-        row[0].patient_id: (row[0], row[1])
-        for row in await db.execute(
-            select(PatientProfile, User.created_at)
-            .join(User, User.id == PatientProfile.patient_id)
-            .where(PatientProfile.patient_id.in_(ids))
-        )
-    }
-    overrides: dict[uuid.UUID, dict[str, dict[str, float]]] = {pid: {} for pid in ids}
-    for o in (await db.execute(select(ThresholdOverride).where(ThresholdOverride.patient_id.in_(ids)))).scalars():
-        overrides[o.patient_id][o.rule_id] = dict(o.thresholds)
-    patients: dict[uuid.UUID, Patient] = {}
-    window: dict[uuid.UUID, int] = {}
-    for pid in ids:
-        profile, created_at = profiles.get(pid, (None, None))
-        patients[pid] = patient_from(profile, created_at, overrides[pid])
-        days = window_days or FULL_WINDOW_DAYS
-        if urgent_only:
-            probe = Diary(now=now, patient=patients[pid])
-            days = SPIKE_WINDOW_DAYS if any(r.id in SPIKE_RULES for r in rules_for(probe)) else URGENT_WINDOW_DAYS
-        window[pid] = days
-    since = {pid: now - dt.timedelta(days=days + 1) for pid, days in window.items()}
-    earliest = min(since.values())
-    plans: dict[uuid.UUID, list[Plan]] = {pid: [] for pid in ids}
-    if not urgent_only:
-        for r in (
-            await db.execute(select(Regimen).where(Regimen.patient_id.in_(ids), Regimen.deleted_at.is_(None)))
-        ).scalars():
-            plans[r.patient_id].append(Plan(r.id, r.kind, r.name, r.start_date, r.stop_date, r.stopped_by_clinician))
-    episodes: dict[uuid.UUID, list[Ep]] = {pid: [] for pid in ids}
-    checkins: dict[uuid.UUID, list[Day]] = {pid: [] for pid in ids}
-    episode_when: list[Any] = [and_(Episode.patient_id.in_(ids), Episode.started_at >= earliest)]
-    checkin_when: list[Any] = [and_(CheckIn.patient_id.in_(ids), CheckIn.day >= earliest.date())]
-    # R7 compares the 14 days before a treatment started, however long ago that was.
-    for pid, patient_plans in plans.items():
-        for p in patient_plans:
-            if p.kind in TRIAL_KINDS and p.start < since[pid].date():
-                low = dt.datetime.combine(p.start - dt.timedelta(days=15), dt.time(), dt.UTC)
-                high = dt.datetime.combine(p.start + dt.timedelta(days=1), dt.time(), dt.UTC)
-                episode_when.append(
-                    and_(Episode.patient_id == pid, Episode.started_at >= low, Episode.started_at < high)
-                )
-                checkin_when.append(and_(CheckIn.patient_id == pid, CheckIn.day >= low.date(), CheckIn.day <= p.start))
-    seen: set[uuid.UUID] = set()
-    for row in await db.execute(
-        select(Episode.patient_id, *EPISODE_COLUMNS).where(Episode.deleted_at.is_(None), or_(*episode_when))
-    ):
-        if row.id not in seen:
-            seen.add(row.id)
-            episodes[row.patient_id].append(_episode(row))
-    seen_days: set[tuple[uuid.UUID, dt.date]] = set()
-    for c in (await db.execute(select(CheckIn).where(or_(*checkin_when)))).scalars():
-        if (c.patient_id, c.day) not in seen_days:
-            seen_days.add((c.patient_id, c.day))
-            checkins[c.patient_id].append(_day(c))
-    relapses: dict[uuid.UUID, list[dt.date]] = {pid: [] for pid in ids}
-    checked: dict[uuid.UUID, list[dt.date]] = {pid: [] for pid in ids}
-    if not urgent_only:
-        for f in (
-            await db.execute(select(Flag).where(Flag.patient_id.in_(ids), Flag.rule_id.in_(["S3", "S4"])))
-        ).scalars():
-            if f.rule_id == "S4":
-                relapses[f.patient_id].append(f.opened_at.date())
-            elif f.status in LIVE_STATUSES and f.patient_checked_at:
-                checked[f.patient_id].append(f.patient_checked_at.date())
-    out = {}
-    for pid in ids:
-        own = [e for e in episodes[pid] if e.start >= since[pid] or not urgent_only]
-        diary = Diary(
-            now=now,
-            patient=patients[pid],
-            episodes=tuple(sorted(own, key=lambda e: (e.start, e.id))),
-            checkins=tuple(sorted(checkins[pid], key=lambda c: c.day)),
-            plans=tuple(plans[pid]),
-            last_relapse_on=max(relapses[pid]) if relapses[pid] else None,
-            spike_checklist_done_on=max(checked[pid]) if checked[pid] else None,
-        )
-        out[pid] = (diary, overrides[pid])
+    for f in rows.scalars():
+        if not f.judged_signs:  # closed by itself, never judged (JSON null and SQL NULL alike)
+            continue
+        judged = out[f.patient_id].setdefault(f.rule_id, Judged())
+        judged.signs.update(f.judged_signs or ())
+        if judged.latest is None or (f.resolved_at or f.updated_at) > (judged.latest.resolved_at or f.updated_at):
+            judged.latest = f
     return out
 
 
-async def load_diary(
-    db: AsyncSession,
-    patient_id: uuid.UUID,
-    now: dt.datetime,
-    *,
-    urgent_only: bool = False,
-    window_days: int | None = None,
-) -> tuple[Diary, dict[str, dict[str, float]]]:
-    return (await load_diaries(db, [patient_id], now, urgent_only=urgent_only, window_days=window_days))[patient_id]
+def _without_judged(finding: Finding, judged: Judged | None) -> Finding:
+    """A finding of a rule clinicians already judged, without the signs they judged: a flag raised again rests on
+    the new entries only, so that the judged ones never show its advice again (CLINICAL.md (a), note 5)."""
+    if judged is None or not finding.signs & judged.signs:
+        return finding
+    gone = finding.signs & judged.signs
+    return replace(
+        finding,
+        signs=finding.signs - gone,
+        episode_ids=frozenset(e for e in finding.episode_ids if str(e) not in gone),
+        checkin_days=frozenset(d for d in finding.checkin_days if d.isoformat() not in gone),
+    )
 
 
-def _evidence(finding: Finding) -> tuple[list[str], list[str]]:
-    return sorted(str(i) for i in finding.episode_ids), sorted(d.isoformat() for d in finding.checkin_days)
+def _event(flag: Flag, now: dt.datetime, action: str, note: str | None = None) -> FlagEvent:
+    return FlagEvent(patient_id=flag.patient_id, flag_id=flag.id, at=now, action=action, note=note)
 
 
 def _apply(
@@ -225,42 +88,64 @@ def _apply(
     patient_id: uuid.UUID,
     result: Evaluation,
     live: dict[str, Flag],
+    judged: dict[str, Judged],
     overrides: dict[str, dict[str, float]],
     now: dt.datetime,
-) -> None:
+) -> list[Finding]:
+    """Brings the patient's flags in step with an evaluation; answers the findings now standing as live flags."""
+    standing: list[Finding] = []
     fired = {f.rule_id for f in result.findings}
-    for finding in result.findings:
-        rule = RULES[finding.rule_id]
-        episodes, days = _evidence(finding)
+    for found in result.findings:
+        rule = RULES[found.rule_id]
+        earlier = judged.get(found.rule_id)
+        flag = live.get(found.rule_id)
+        if flag is None and earlier is not None and not renewed(rule.renewal, found.signs, earlier.signs):
+            continue  # what the rule sees now is what a clinician resolved: the resolution stands
+        found = _without_judged(found, earlier)
+        standing.append(found)
         values = {
             "rule_version": rule.version,
             "urgency": rule.urgency,
             "thresholds": thresholds_for(rule, overrides),
-            "window_start": finding.window_start,
-            "window_end": finding.window_end,
-            "evidence_episodes": episodes,
-            "evidence_days": days,
-            "patient_message": finding.patient_message,
-            "clinician_message": finding.clinician_message,
+            "window_start": found.window_start,
+            "window_end": found.window_end,
+            "evidence_episodes": sorted(str(i) for i in found.episode_ids),
+            "evidence_days": sorted(d.isoformat() for d in found.checkin_days),
+            "signs": sorted(found.signs),
+            "patient_message": found.patient_message,
+            "clinician_message": found.clinician_message,
             "last_fired_at": now,
         }
-        flag = live.get(finding.rule_id)
         if flag is None:
-            flag = Flag(patient_id=patient_id, id=uuid.uuid4(), rule_id=finding.rule_id, status="open", opened_at=now,
-                        updated_at=now, **values)  # fmt: skip
+            previous = earlier.latest.id if earlier and earlier.latest else None
+            flag = Flag(
+                patient_id=patient_id,
+                id=uuid.uuid4(),
+                rule_id=found.rule_id,
+                status="open",
+                opened_at=now,
+                updated_at=now,
+                previous_id=previous,
+                **values,
+            )
             db.add(flag)
-            db.add(FlagEvent(patient_id=patient_id, flag_id=flag.id, at=now, action="raised"))
+            db.add(_event(flag, now, "raised-again" if flag.previous_id else "raised"))
             continue
-        changed = (flag.evidence_episodes, flag.evidence_days) != (episodes, days)
+        changed = (flag.evidence_episodes, flag.evidence_days) != (values["evidence_episodes"], values["evidence_days"])
         for key, value in values.items():
             setattr(flag, key, value)
+        # An acknowledge or snooze stands for the signs it saw; new ones bring the flag back (note 5).
+        seen = flag.judged_signs
+        if flag.status in {"acknowledged", "snoozed"} and seen is not None and renewed(rule.renewal, found.signs, seen):
+            flag.status, flag.snoozed_until = "open", None
+            db.add(_event(flag, now, "new-evidence"))
         if flag.status == "snoozed" and flag.snoozed_until is not None and flag.snoozed_until <= now:
             flag.status = "open"
             flag.snoozed_until = None
-            db.add(FlagEvent(patient_id=patient_id, flag_id=flag.id, at=now, action="snooze-ended"))
+            db.add(_event(flag, now, "snooze-ended"))
         if changed:
             flag.updated_at = now
-            db.add(FlagEvent(patient_id=patient_id, flag_id=flag.id, at=now, action="updated"))
+            db.add(_event(flag, now, "updated"))
     for rule_id in set(result.evaluated) - fired:
         flag = live.get(rule_id)
         if flag is None:
@@ -270,9 +155,43 @@ def _apply(
             flag.status = "resolved"
             flag.resolved_at = now
             flag.updated_at = now
-            flag.resolution_note = f"Closed automatically: the pattern has not been seen for {recede.days} days."
-            db.add(FlagEvent(patient_id=patient_id, flag_id=flag.id, at=now, action="auto-resolved",
-                             note=flag.resolution_note))  # fmt: skip
+            if recede:
+                flag.resolution_note = f"Closed automatically: the pattern has not been seen for {recede.days} days."
+            else:
+                flag.resolution_note = "Closed automatically: the pattern no longer holds."
+            db.add(_event(flag, now, "auto-resolved", flag.resolution_note))
+    return standing
+
+
+# Failures are logged at most once an hour per rule and kind of error in each process: a rule failing for many
+# patients at every sweep must not flood the log (the table below keeps the count per patient).
+_LOGGED: dict[tuple[str, str], float] = {}
+
+
+async def _record_failures(db: AsyncSession, patient_id: uuid.UUID, result: Evaluation, now: dt.datetime) -> None:
+    if result.evaluated:
+        await db.execute(
+            delete(RuleFailure).where(RuleFailure.patient_id == patient_id, RuleFailure.rule_id.in_(result.evaluated))
+        )
+    for rule_id, error in result.failed.items():
+        last = _LOGGED.get((rule_id, error), 0.0)
+        if time.monotonic() - last > 3600:
+            _LOGGED[(rule_id, error)] = time.monotonic()
+            log.error("rule %s could not be checked (%s); the other rules ran", rule_id, error)
+        row = await db.get(RuleFailure, (patient_id, rule_id))
+        if row is None:
+            db.add(
+                RuleFailure(
+                    patient_id=patient_id,
+                    rule_id=rule_id,
+                    error=error,
+                    first_failed_at=now,
+                    last_failed_at=now,
+                    failures=1,
+                )
+            )
+        else:
+            row.error, row.last_failed_at, row.failures = error, now, row.failures + 1
 
 
 async def evaluate_patients(
@@ -284,28 +203,33 @@ async def evaluate_patients(
     in_thread: bool = False,
 ) -> dict[uuid.UUID, list[SafetyNotice]]:
     """Runs the rules for a batch of patients and stores the result in one transaction; returns each patient's
-    urgent safety messages now in force. ``in_thread`` runs the rules (pure, and tens of milliseconds over a long
-    diary) off the event loop, so that a background evaluation never holds up the requests being served."""
+    urgent safety messages now in force (and a notice for an urgent rule that could not be checked). ``in_thread``
+    runs the rules (pure, and tens of milliseconds over a long diary) off the event loop, so that a background
+    evaluation never holds up the requests being served."""
     notices: dict[uuid.UUID, list[SafetyNotice]] = {}
     for attempt in range(2):
         diaries = await load_diaries(db, patient_ids, now, urgent_only=urgent_only)
-        live: dict[uuid.UUID, dict[str, Flag]] = {pid: {} for pid in diaries}
+        pids = list(diaries)
+        live: dict[uuid.UUID, dict[str, Flag]] = {pid: {} for pid in pids}
         for f in (
-            await db.execute(select(Flag).where(Flag.patient_id.in_(list(diaries)), Flag.status.in_(LIVE_STATUSES)))
+            await db.execute(select(Flag).where(Flag.patient_id.in_(pids), Flag.status.in_(LIVE_STATUSES)))
         ).scalars():
             live[f.patient_id][f.rule_id] = f
+        judged = await _judged(db, pids, (now - dt.timedelta(days=FULL_WINDOW_DAYS + 2)).date())
         for pid, (diary, overrides) in diaries.items():
             only = urgent_ids() if urgent_only else None
             if in_thread:
                 result = await asyncio.to_thread(evaluate, diary, overrides, only=only)
             else:
                 result = evaluate(diary, overrides, only=only)
-            _apply(db, pid, result, live[pid], overrides, now)
+            standing = _apply(db, pid, result, live[pid], judged[pid], overrides, now)
+            with db.no_autoflush:  # a flag raised a moment ago by another process surfaces at the commit below
+                await _record_failures(db, pid, result, now)
             notices[pid] = [
-                SafetyNotice(f.rule_id, RULES[f.rule_id].urgency, f.patient_message)
-                for f in result.findings
+                SafetyNotice(f.rule_id, "urgent", f.patient_message)
+                for f in standing
                 if RULES[f.rule_id].urgency == "urgent"
-            ]
+            ] + [SafetyNotice(r, "urgent", UNCHECKED, True) for r in result.failed if RULES[r].urgency == "urgent"]
         try:
             await db.commit()
             break
@@ -340,15 +264,19 @@ async def evaluate_in_background(maker: async_sessionmaker[AsyncSession], patien
         log.exception("reminder planning after a write failed; the dispatcher's next plan will catch up")
 
 
-async def sweep(maker: async_sessionmaker[AsyncSession], now: dt.datetime | None = None,
-                patient_ids: Iterable[uuid.UUID] | None = None) -> int:  # fmt: skip
+async def sweep(
+    maker: async_sessionmaker[AsyncSession],
+    now: dt.datetime | None = None,
+    patient_ids: Iterable[uuid.UUID] | None = None,
+) -> int:
     """Re-evaluates every patient, for the rules that depend on time passing (an ongoing episode passing 10 minutes,
     a diary going quiet, a treatment reaching day 28). Returns how many patients were evaluated."""
     now = now or dt.datetime.now(dt.UTC)
     async with maker() as db:
-        ids = list(patient_ids) if patient_ids is not None else list(
-            (await db.execute(select(PatientProfile.patient_id))).scalars()
-        )  # fmt: skip
+        if patient_ids is not None:
+            ids = list(patient_ids)
+        else:
+            ids = list((await db.execute(select(PatientProfile.patient_id))).scalars())
     done = 0
     for start in range(0, len(ids), SWEEP_BATCH):
         batch = ids[start : start + SWEEP_BATCH]
@@ -368,20 +296,12 @@ async def sweep(maker: async_sessionmaker[AsyncSession], now: dt.datetime | None
     return done
 
 
-async def safety_for(db: AsyncSession, patient_id: uuid.UUID, *, episode_id: uuid.UUID | None = None,
-                     day: dt.date | None = None) -> list[SafetyNotice]:  # fmt: skip
+async def safety_for(
+    db: AsyncSession, patient_id: uuid.UUID, *, episode_id: uuid.UUID | None = None, day: dt.date | None = None
+) -> list[SafetyNotice]:
     """The live urgent flags that rest on one entry: what the patient must read next to that entry."""
-    flags = (
-        (
-            await db.execute(
-                select(Flag).where(
-                    Flag.patient_id == patient_id, Flag.status.in_(LIVE_STATUSES), Flag.urgency == "urgent"
-                )
-            )
-        )
-        .scalars()
-        .all()
-    )
+    query = select(Flag).where(Flag.patient_id == patient_id, Flag.status.in_(LIVE_STATUSES), Flag.urgency == "urgent")
+    flags = (await db.execute(query)).scalars().all()
     key_episode = str(episode_id) if episode_id else None
     key_day = day.isoformat() if day else None
     return [
@@ -391,108 +311,31 @@ async def safety_for(db: AsyncSession, patient_id: uuid.UUID, *, episode_id: uui
     ]
 
 
-def needs_window(episode: Ep | None) -> bool:
-    """U5 pairs a cramp with fluid loss in the 48 hours around it: such an entry cannot be judged alone."""
-    return episode is not None and (
-        episode.kind == "cramp" or bool(episode.context & {"fluid_loss", "diuretic_increase"})
-    )
-
-
-def quiet(episode: Ep) -> bool:
-    """An entry that no urgent rule can act on at its default thresholds: no symptom, no context, not a cramp, not
-    still going, and not longer than U1's limit. The quick log (a strength and a place) is such an entry, so the
-    rules need not run for it. Kept honest by a property test that runs the rules themselves on every entry this
-    calls quiet (tests/flags/test_urgent_screen.py): a new urgent rule looking at something else makes it fail."""
-    return _quiet(episode.kind, episode.symptoms, episode.context, episode.ongoing, episode.length(episode.start))
-
-
-def _quiet(kind: str, symptoms: Any, context: Any, ongoing: bool, length: dt.timedelta | None) -> bool:
-    if symptoms or context or kind == "cramp" or ongoing:
-        return False
-    return length is None or length <= dt.timedelta(minutes=RULES["U1"].defaults["minutes"])
-
-
-def screen_row(profile: Any, any_override: bool, row: Any, now: dt.datetime) -> bool:
-    """``urgent_screen`` for one stored episode row (the grouped writer's answer), which first tries ``quiet`` on the
-    row's own values: the common write is then screened without building the rules' view of the episode."""
-    if profile is not None and not any_override and not row.ongoing:
-        length = (row.ended_at - row.started_at if row.ended_at is not None
-                  else dt.timedelta(seconds=row.duration_seconds) if row.duration_seconds is not None else None)  # fmt: skip
-        if _quiet(row.kind, row.symptoms, row.context, row.ongoing, length) and not _needs_history(profile):
-            return False
-    episode = _episode(row)
-    return needs_window(episode) or urgent_screen(profile, any_override, now, episodes=(episode,))
-
-
-def urgent_screen(profile: Any, any_override: bool, now: dt.datetime, *, episodes: tuple[Ep, ...] = (),
-                  day: Day | None = None) -> bool:  # fmt: skip
-    """Whether the full urgent evaluation must run for a write (pure: the grouped episode writer screens a whole
-    batch with it). False means no urgent rule can fire on these entries: the common case, a write with no
-    warning sign, for a patient without threshold overrides or rules that need weeks of history (U7, U10)."""
-    if profile is None or any_override or _needs_history(profile):
-        return True
-    if day is None and all(quiet(e) for e in episodes):
-        return False
-    probe = Diary(now=now, patient=_patient_of(profile), episodes=episodes, checkins=(day,) if day else ())
-    return bool(evaluate(probe, only=[r.id for r in rules_for(probe) if r.urgency == "urgent"]).findings)
-
-
-_PATIENTS: dict[tuple[Any, ...], Patient] = {}
-
-
-def _patient_of(profile: Any) -> Patient:
-    """``patient_from`` for a profile without overrides, kept per distinct profile: the screen runs for every write."""
-    key = (tuple(sorted(profile.conditions)), profile.time_zone, profile.sci_level, bool(profile.itb_pump),
-           profile.itb_refill_date, profile.baseline_systolic, profile.sleep_start, profile.sleep_end)  # fmt: skip
-    found = _PATIENTS.get(key)
-    if found is None:
-        if len(_PATIENTS) >= 4096:
-            _PATIENTS.clear()
-        found = _PATIENTS[key] = patient_from(profile, None, {})
-    return found
-
-
-def _needs_history(profile: Any) -> bool:
-    """Whether the patient's urgent rules include one that needs the weeks before an entry (U7, U10)."""
-    return _history_rules(_patient_of(profile))
-
-
-@functools.lru_cache(maxsize=4096)
-def _history_rules(patient: Patient) -> bool:
-    return any(r.id in SPIKE_RULES for r in rules_for(Diary(now=_EPOCH, patient=patient)))
-
-
-_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-
-
 async def urgent_check(
     db: AsyncSession, patient_id: uuid.UUID, now: dt.datetime, *, episode: Ep | None = None, day: Day | None = None
 ) -> list[SafetyNotice]:
     """The urgent rules for one write, fast: most urgent rules look at the written entry alone, so the entry is
     tested first and the patient's recent diary is loaded only when the entry (or the patient's rule set) calls for
-    it. Updating and closing older flags is left to the full evaluation that follows the answer."""
+    it. Updating and closing older flags is left to the full evaluation that follows the answer. Answers the urgent
+    notices in force for the patient, an empty list when the screen cleared the write."""
+    any_override = (
+        select(ThresholdOverride.rule_id).where(ThresholdOverride.patient_id == patient_id).limit(1).scalar_subquery()
+    )
     row = (
-        await db.execute(
-            select(
-                PatientProfile,
-                select(ThresholdOverride.rule_id)
-                .where(ThresholdOverride.patient_id == patient_id)
-                .limit(1)
-                .scalar_subquery(),
-            ).where(PatientProfile.patient_id == patient_id)
-        )
+        await db.execute(select(PatientProfile, any_override).where(PatientProfile.patient_id == patient_id))
     ).first()
-    profile, any_override = row if row is not None else (None, None)
+    profile, override = row if row is not None else (None, None)
     episodes: tuple[Ep, ...] = (episode,) if episode else ()
     if episode is not None and needs_window(episode):
         rows = await db.execute(
             select(*EPISODE_COLUMNS).where(
-                Episode.patient_id == patient_id, Episode.deleted_at.is_(None),
+                Episode.patient_id == patient_id,
+                Episode.deleted_at.is_(None),
                 Episode.started_at >= episode.start - dt.timedelta(hours=49),
                 Episode.started_at <= episode.start + dt.timedelta(hours=49),
             )
-        )  # fmt: skip
-        episodes = tuple({e.id: e for e in [*(_episode(r) for r in rows), episode]}.values())
-    if urgent_screen(profile, any_override is not None, now, episodes=episodes, day=day):
+        )
+        episodes = tuple({e.id: e for e in [*(episode_from_row(r) for r in rows), episode]}.values())
+    if urgent_screen(profile, override is not None, now, episodes=episodes, day=day):
         return await evaluate_patient(db, patient_id, now, urgent_only=True)
     return []

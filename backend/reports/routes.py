@@ -24,11 +24,12 @@ from backend.db import utcnow
 from backend.diary.catalog import CONDITIONS
 from backend.diary.models import CheckIn, Episode, PatientProfile, PennRating, Regimen
 from backend.flags import lifecycle
+from backend.flags.diaries import load_diary
 from backend.flags.engine import RULE_SET_VERSION
 from backend.flags.measures import psfs_band_from_log
 from backend.flags.models import Flag
+from backend.flags.routes import flag_histories, rule_failures
 from backend.flags.rules.base import URGENCY_RANK
-from backend.flags.services import load_diary
 from backend.problems import Problem
 from backend.reports import charts, summary
 from backend.web.i18n import template_functions
@@ -60,6 +61,8 @@ async def report_context(db: AsyncSession, patient_id: uuid.UUID, days: int) -> 
     flags = (await db.execute(select(Flag).where(Flag.patient_id == patient_id))).scalars().all()
     shown = sorted([f for f in flags if f.status != "resolved" or (f.resolved_at and f.resolved_at.date() >= first)],
                    key=lambda f: (URGENCY_RANK[f.urgency], f.status == "resolved", -f.updated_at.timestamp()))  # fmt: skip
+    histories, names = await flag_histories(db, patient_id, shown)
+    earlier = {f.id: f for f in flags}
     first_week = f"{first.isocalendar().year}-W{first.isocalendar().week:02d}"
     penn = (await db.execute(select(PennRating).where(PennRating.patient_id == patient_id, PennRating.week >= first_week)
                              .order_by(PennRating.week))).scalars().all()  # fmt: skip
@@ -70,6 +73,7 @@ async def report_context(db: AsyncSession, patient_id: uuid.UUID, days: int) -> 
     return {
         "patient": user, "profile": profile, "r": report, "flags": shown, "penn": penn, "plan_rows": plan_rows,
         "ashworth": ashworth, "one_day": dt.timedelta(days=1), "rule_set": RULE_SET_VERSION,
+        "histories": histories, "names": names, "earlier": earlier, "unchecked": await rule_failures(db, patient_id),
         "conditions": ", ".join(CONDITIONS[c] for c in (profile.conditions if profile else [])),
         "psfs_from_log": psfs_band_from_log(diary),
         "daily_chart": charts.daily_chart(report.daily, report.daily_ma, report.plans, "Episodes per day"),

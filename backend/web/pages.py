@@ -38,6 +38,7 @@ from backend.care.triage import triage
 from backend.config import Settings
 from backend.diary.models import CheckIn, Episode, PatientProfile, PennRating
 from backend.education.articles import flag_link
+from backend.flags import lifecycle
 from backend.flags.models import LIVE_STATUSES, Flag
 from backend.flags.routes import _order
 from backend.flags.wording import patient_words
@@ -154,7 +155,10 @@ async def patient_home(
     # The same reminders the inbox lists as due, not yet marked done.
     reminders_due = sum(1 for r in (await inbox(db, me.user_id, dt.datetime.now(dt.UTC))).due if not r.acknowledged)
     penn_due = await db.get(PennRating, (me.user_id, _week_of(today))) is None and today.isoweekday() >= 5
-    return page(request, settings, "patient_home.html", language=lang, me=me, week_count=week_count, flags=flags,
+    unread = [f for f in flags if lifecycle.unread(f)]
+    read = [f for f in flags if not lifecycle.unread(f)]
+    return page(request, settings, "patient_home.html", language=lang, me=me, week_count=week_count, flags=unread,
+                read_flags=read,
                 recent=[_list_item(lang, e, zone) for e in recent], days_logged=days_logged,
                 flag_links={f.rule_id: flag_link(f.rule_id) for f in flags}, checked_in_today=checked_in_today,
                 flag_words={f.id: patient_words(f.rule_id, f.patient_message, lang) for f in flags},
@@ -171,10 +175,12 @@ async def clinician_home(
     for row in rows:
         db.add(audit_event(me, "triage.read", patient_id=row.patient_id, address=client_address(request)))
     await db.commit()
-    first = dt.date.today() - dt.timedelta(days=days - 1)
-    labels = [(first + dt.timedelta(days=i)).strftime("%d") for i in range(days)]
-    sparks = {row.patient_id: bars(list(zip(labels, row.daily_counts, strict=True)), f"Daily episodes, last {days} days")
-              for row in rows}  # fmt: skip
+    sparks = {}
+    for row in rows:  # each patient's own local days
+        labels = [(row.first_day + dt.timedelta(days=i)).strftime("%d") for i in range(days)]
+        sparks[row.patient_id] = bars(
+            list(zip(labels, row.daily_counts, strict=True)), f"Daily episodes, last {days} days"
+        )
     return page(request, settings, "clinician_home.html", me=me, rows=rows, days=days, sparks=sparks)
 
 

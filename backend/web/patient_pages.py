@@ -35,6 +35,7 @@ from backend.diary.routes import save_checkin, save_episode, save_penn
 from backend.diary.schemas import BodySiteEntry, CheckInIn, EpisodeIn, EpisodeOut, PennIn, Treatment
 from backend.diary.validation import known_time_zone
 from backend.education.articles import TRIGGER_LINKS
+from backend.flags import lifecycle
 from backend.problems import Problem, not_found
 from backend.reports.charts import bars
 from backend.web.i18n import N_, translate
@@ -181,14 +182,15 @@ def _codes(form: Any, name: str, table: dict[str, Any]) -> list[Any]:
 
 
 def _log_page(request: Request[Any, Any, Any], settings: Settings, me: Principal, profile: PatientProfile,
-              *, status: int = 200, form: dict[str, Any] | None = None, errors: list[str] | None = None) -> Template:  # fmt: skip
+              *, status: int = 200, form: dict[str, Any] | None = None, errors: list[str] | None = None,
+              untick_day: str | None = None) -> Template:  # fmt: skip
     lang = profile.language
     when = [("0", _t(lang, "Now")), ("15", _t(lang, "15 min ago")), ("30", _t(lang, "30 min ago")),
             ("60", _t(lang, "1 hour ago"))]  # fmt: skip
     default_kind = "cramp" if set(profile.conditions or []) & CRAMP_CONDITIONS else "spasm"
     return page(request, settings, "patient/log.html", status=status, language=lang, me=me, new_id=uuid.uuid4(),
                 when_choices=when, body_rows=body_rows(lang), default_kind=default_kind,
-                form=form or {"where": []}, errors=errors)  # fmt: skip
+                form=form or {"where": []}, errors=errors, untick_day=untick_day)  # fmt: skip
 
 
 @get("/log", include_in_schema=False, dependencies=PATIENT)
@@ -239,13 +241,32 @@ async def log_form(request: Request[Any, Any, Any], db: AsyncSession, settings: 
         body_sites=sites,
     )
     try:
+        if form.get("untick_checkin") == "1":  # "I had one after all": the day's "no episodes" goes first
+            await untick_no_episodes(request, db, patient, data.started_at.date())
         await save_episode(request, db, patient, episode_id, data, None)
     except Problem as problem:
         await db.rollback()
         profile = await _profile(db, patient)  # the rollback expired it
+        if problem.code == "contradiction":
+            day = data.started_at.date()
+            words = _t(lang, 'Your check-in for %(day)s says “no spasms or cramps”. Your entry is still here: '
+                             "untick that and save it in one go, or change the check-in.") % {"day": day.strftime("%d/%m/%Y")}  # fmt: skip
+            return _log_page(request, settings, patient, profile, status=422, form=keep, errors=[words],
+                             untick_day=day.isoformat())  # fmt: skip
         return _log_page(request, settings, patient, profile, status=problem.status_code, form=keep,
                          errors=_messages(problem, lang))  # fmt: skip
     return Redirect(f"/episodes/{episode_id}?saved=1", status_code=303)
+
+
+async def untick_no_episodes(request: Request[Any, Any, Any], db: AsyncSession, patient: Principal,
+                             day: dt.date) -> None:  # fmt: skip
+    """The day's check-in without its "no episodes today", the rest kept, through the check-in's own write."""
+    row = await db.get(CheckIn, (patient.user_id, day))
+    if row is None or not row.no_episodes:
+        return
+    current = records.checkin_out(row)
+    fields = {f: getattr(current, f) for f in CheckInIn.__struct_fields__ if f != "entered_at"}
+    await save_checkin(request, db, patient, day, CheckInIn(**{**fields, "no_episodes": False}), row.version)
 
 
 # ---- episode details -------------------------------------------------------------------------------------------------
@@ -260,7 +281,7 @@ def _episode_view(out: EpisodeOut, zone: ZoneInfo) -> dict[str, Any]:
         "where": [f"{b.site}:{b.side}" for b in out.body_sites], "woke_from_sleep": out.woke_from_sleep,
         "triggers": out.triggers, "treatments": [t.kind for t in out.treatments],
         "relief": min(RELIEF, key=lambda r: abs(r - reliefs[0])) if reliefs else None,
-        "impacts": out.impacts, "symptoms": out.symptoms, "note": out.note,
+        "impacts": out.impacts, "symptoms": out.symptoms, "context": out.context, "note": out.note,
     }  # fmt: skip
 
 
@@ -290,6 +311,7 @@ def _episode_page(request: Request[Any, Any, Any], settings: Settings, me: Princ
                 kinds=_options(lang, catalog.EPISODE_KINDS), body_rows=body_rows(lang),
                 triggers=_options(lang, catalog.TRIGGERS), treatments=_options(lang, catalog.TREATMENTS),
                 impacts=_options(lang, catalog.IMPACTS), symptoms=_options(lang, catalog.SYMPTOMS),
+                contexts=_options(lang, catalog.CONTEXTS),
                 trigger_links={k: f"/learn/{v}" for k, v in TRIGGER_LINKS.items()}, relief_choices=relief,
                 safety=out.safety, record_json=record_json, **extra)  # fmt: skip
 
@@ -333,7 +355,8 @@ def episode_from_form(form: Any, current: EpisodeOut) -> EpisodeIn:
         body_sites=_sites(form) or current.body_sites,
         woke_from_sleep=True if form.get("woke_from_sleep") else (None if current.woke_from_sleep is None else False),
         triggers=_codes(form, "triggers", catalog.TRIGGERS), own_triggers=current.own_triggers,
-        symptoms=_codes(form, "symptoms", catalog.SYMPTOMS), context=current.context, treatments=treatments,
+        symptoms=_codes(form, "symptoms", catalog.SYMPTOMS), context=_codes(form, "context", catalog.CONTEXTS),
+        treatments=treatments,
         impacts=_codes(form, "impacts", catalog.IMPACTS), note=note or None, reporter=current.reporter,
     )  # fmt: skip
 
@@ -416,6 +439,14 @@ async def checkin_form(request: Request[Any, Any, Any], db: AsyncSession, settin
                        day: dt.date) -> Response[Any]:  # fmt: skip
     form = await request.form()
     profile = await _profile(db, patient)
+    # What was typed, shown again with any message (the page reads the same names as a stored check-in).
+    typed = {
+        **{name: str(form.get(name) or "")[:2000] or None for name in ("stiffness", "sleep_disturbance", "pain",
+                                                                       "meds_taken", "systolic_bp", "temperature_c",
+                                                                       "note")},
+        "no_episodes": bool(form.get("no_episodes")), "new_or_worse_symptoms": bool(form.get("new_or_worse_symptoms")),
+        "symptoms": _codes(form, "symptoms", catalog.SYMPTOMS), "version": _version(form),
+    }  # fmt: skip
     try:
         temperature = str(form.get("temperature_c") or "").strip().replace(",", ".")  # 37,5 is how many write it
         meds = str(form.get("meds_taken") or "")
@@ -433,7 +464,7 @@ async def checkin_form(request: Request[Any, Any, Any], db: AsyncSession, settin
                           code="validation-failed")  # fmt: skip
         out, _created = await save_checkin(request, db, patient, day, data, _version(form))
     except ValueError:
-        return await _checkin_page(request, db, settings, patient, profile, day, status=422,
+        return await _checkin_page(request, db, settings, patient, profile, day, status=422, c=typed,
                                    errors=[_t(profile.language, "The temperature must be a number such as 37.5.")])  # fmt: skip
     except Problem as problem:
         await db.rollback()
@@ -443,8 +474,15 @@ async def checkin_form(request: Request[Any, Any, Any], db: AsyncSession, settin
             theirs = {**msgspec.structs.asdict(data), "version": row.version if row else None}
             return await _checkin_page(request, db, settings, patient, profile, day, status=409, c=theirs,
                                        errors=[_t(profile.language, CHECKIN_CONFLICT)])  # fmt: skip
+        if problem.code == "contradiction":
+            count = len(problem.extra_members.get("episodes", []))
+            words = _t(profile.language, 'You ticked “no spasms or cramps today”, but your diary already has '
+                                         "episodes on this day (%(n)s). Untick it, or delete those episodes first. "
+                                         "Your answers are still here.") % {"n": count}  # fmt: skip
+            return await _checkin_page(request, db, settings, patient, profile, day, status=422, c=typed,
+                                       errors=[words], day_link=f"/history?before={day + dt.timedelta(days=1)}")  # fmt: skip
         return await _checkin_page(request, db, settings, patient, profile, day, status=problem.status_code,
-                                   errors=_messages(problem, profile.language))  # fmt: skip
+                                   c=typed, errors=_messages(problem, profile.language))  # fmt: skip
     if out.safety:
         return await _checkin_page(request, db, settings, patient, profile, day, c=out, saved=True, safety=out.safety)
     return Redirect(f"/check-in/{day}?saved=1", status_code=303)
@@ -588,6 +626,14 @@ async def more_page(
     return page(request, settings, "patient/more.html", language=profile.language, me=patient)
 
 
+@post("/flags/{flag_id:uuid}/read", include_in_schema=False, status_code=303, dependencies=PATIENT)
+async def flag_read_form(request: Request[Any, Any, Any], db: AsyncSession, patient: Principal,
+                         flag_id: uuid.UUID) -> Response[Any]:  # fmt: skip
+    """ "I've read this" on the home page: the advice folds away until something new comes."""
+    await lifecycle.mark_read(db, patient, flag_id)
+    return Redirect("/#advice", status_code=303)
+
+
 # ---- sharing ---------------------------------------------------------------------------------------------------------
 
 
@@ -727,5 +773,5 @@ async def account_erase_form(request: Request[Any, Any, Any], db: AsyncSession, 
 PATIENT_PAGE_ROUTES: list[Any] = [
     log_page, log_form, episode_page, episode_form, episode_delete_form, checkin_today, checkin_page, checkin_form,
     penn_page, penn_form, history_page, trends_page, more_page, sharing_page, sharing_code_form, sharing_accept_form,
-    sharing_revoke_form, access_history_page, account_page, account_settings_form, account_erase_form,
+    sharing_revoke_form, access_history_page, account_page, account_settings_form, account_erase_form, flag_read_form,
 ]  # fmt: skip

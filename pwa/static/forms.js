@@ -1,5 +1,5 @@
 // The log form, the timer, offline edits and conflicts: the plain HTML forms keep working without this file.
-import { all, cancel, enqueue, get, pending, resolve } from "./outbox.js";
+import { all, cancel, enqueue, get, pending, resolve, session } from "./outbox.js";
 import { enhancePush } from "./push.js";
 
 const pad = (n) => String(Math.abs(n)).padStart(2, "0");
@@ -76,6 +76,8 @@ function enhanceLog(form, ctx) {
   const save = document.getElementById("save-episode");
 
   form.addEventListener("submit", async (event) => {
+    // "Untick 'no spasms' and save" changes the day's check-in as well: the server's own form does both at once.
+    if (event.submitter?.name === "untick_checkin") return;
     event.preventDefault();
     const intensity = checked(form, "intensity")[0];
     const where = checked(form, "where");
@@ -125,20 +127,62 @@ function enhanceLog(form, ctx) {
     saved.focus();
     await ctx.showWaiting();
     const report = await ctx.sync();
+    const refused = await get("outbox", `episodes:${id}`);
+    if (refused?.state === "rejected" && refused.problem?.code === "contradiction") {
+      offerUntick(saved, text, refused, ctx);
+      return;
+    }
     if (report && !(await get("outbox", `episodes:${id}`))) {
       text.textContent = saved.dataset.sent;
-      const list = document.getElementById("saved-notices");
-      list.replaceChildren(...report.notices.map((n) => {
-        const item = document.createElement("li");
-        item.className = `flag ${n.urgency}`;
-        const text = document.createElement("div");
-        if (n.urgency === "urgent") text.setAttribute("role", "alert");
-        text.textContent = n.message;
-        item.append(text);
-        return item;
-      }));
+      showNotices(report.notices);
     }
   });
+}
+
+// The day's check-in says "no spasms or cramps": the entry stays on the phone, and one tap unticks that (the rest of
+// the check-in kept) and sends the entry again.
+function offerUntick(saved, text, entry, ctx) {
+  text.textContent = saved.dataset.contradiction;
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "big";
+  button.textContent = saved.dataset.untick;
+  button.onclick = async () => {
+    button.disabled = true;
+    const url = `/api/v1/checkins/${entry.problem.day}`;
+    try {
+      const who = await session();
+      const current = await fetch(url, { credentials: "same-origin", cache: "no-store" });
+      if (who && current.ok) {
+        const checkin = await current.json();
+        const body = { ...checkin, no_episodes: false };
+        for (const field of ["day", "version", "updated_at", "entered_at", "safety"]) delete body[field];
+        await fetch(url, {
+          method: "PUT", credentials: "same-origin", body: JSON.stringify(body),
+          headers: { "x-csrf-token": who.token, "content-type": "application/json", "if-match": `"${checkin.version}"` },
+        });
+      }
+    } catch { /* offline: the entry keeps waiting, and says so */ }
+    await resolve(entry.key, true);
+    const report = await ctx.sync();
+    text.textContent = (await get("outbox", entry.key)) ? saved.dataset.waiting : saved.dataset.sent;
+    showNotices(report ? report.notices : []);
+    button.remove();
+  };
+  text.after(button);
+}
+
+function showNotices(notices) {
+  const list = document.getElementById("saved-notices");
+  list.replaceChildren(...notices.map((n) => {
+    const item = document.createElement("li");
+    item.className = `flag ${n.urgency}`;
+    const words = document.createElement("div");
+    if (n.urgency === "urgent") words.setAttribute("role", "alert");
+    words.textContent = n.message;
+    item.append(words);
+    return item;
+  }));
 }
 
 // On the diary page: entries still on the phone, and conflicts to settle with both versions side by side.
@@ -212,6 +256,7 @@ function enhanceDetails(form, ctx) {
     body.intensity = Number(checked(form, "intensity")[0] ?? body.intensity);
     body.triggers = checked(form, "triggers");
     body.symptoms = checked(form, "symptoms");
+    body.context = checked(form, "context");
     body.impacts = checked(form, "impacts");
     const relief = checked(form, "relief")[0];
     const before = Object.fromEntries((record.treatments || []).map((t) => [t.kind, t]));

@@ -17,6 +17,7 @@ Fixtures:
     new_phone(locale="en-GB", **options)  a new phone-sized context with a page, closed after the test -> Page
     phone -> Page                         new_phone() in en-GB; phone.context is its BrowserContext
     phone_es -> Page                      new_phone("es-ES") with Accept-Language es
+    new_laptop(locale="en-GB", **options) a laptop-sized context (1366x768, no touch) for clinicians -> Page
     browser_errors -> BrowserErrors       console errors and uncaught exceptions of every page of the test;
                                           the test fails on any not allowed by @pytest.mark.allow_console_errors(
                                           r"regex", ...) or browser_errors.allow(r"regex")
@@ -30,14 +31,17 @@ context's own request object, so its cookies are the browser context's and the p
     log_episode(context, minutes_ago=..., **fields) -> dict        one episode in the diary
     axe(page, tags=AXE_TAGS) -> list[dict]    axe-core's violations on the page as it is now
     assert_no_violations(page, tags=AXE_TAGS, ignore=())          fails with a readable list
+    screenshot(page, name) -> Path            a full-page PNG in $SPASM_SCREENSHOTS (or the temp folder) to look at
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import inspect
+import os
 import re
 import subprocess
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -272,6 +276,34 @@ def new_phone(
 @pytest.fixture
 def phone(new_phone: Callable[..., Page]) -> Page:
     return new_phone()
+
+
+LAPTOP: dict[str, Any] = {
+    "viewport": {"width": 1366, "height": 768},
+    "screen": {"width": 1366, "height": 768},
+    "device_scale_factor": 1,
+    "is_mobile": False,
+    "has_touch": False,
+}
+
+
+@pytest.fixture
+def new_laptop(new_phone: Callable[..., Page]) -> Callable[..., Page]:
+    """Makes laptop-sized contexts (a clinician's desk): the same as new_phone, 1366x768, mouse and keyboard."""
+
+    def make(locale: str = "en-GB", **options: Any) -> Page:
+        return new_phone(locale, **{**LAPTOP, **options})
+
+    return make
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """A full-page screenshot kept for a person to look at: in $SPASM_SCREENSHOTS, else the system's temp folder."""
+    folder = Path(os.environ.get("SPASM_SCREENSHOTS") or tempfile.gettempdir()) / "spasm-screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    page.screenshot(path=path, full_page=True)
+    return path
 
 
 @pytest.fixture

@@ -631,7 +631,9 @@ async def test_a_screen_that_fails_after_the_commit_neither_writes_again_nor_hid
     episode_id = uuid.uuid4()
     assert (await put(patient, episode_id, 5)()).status_code == 201
     checked: list[uuid.UUID] = []
-    real_check = module.flags.urgent_check
+    from backend.flags import services as flags
+
+    real_check = flags.urgent_check
 
     async def urgent_check(db: Any, patient_id: uuid.UUID, now: dt.datetime, **kw: Any) -> Any:
         checked.append(patient_id)
@@ -640,7 +642,7 @@ async def test_a_screen_that_fails_after_the_commit_neither_writes_again_nor_hid
     def broken(*args: Any) -> bool:
         raise RuntimeError("the screen fails")
 
-    monkeypatch.setattr(module.flags, "screen_row", broken)
+    monkeypatch.setattr(module, "screen_row", broken)
     monkeypatch.setattr("backend.diary.routes.flags.urgent_check", urgent_check)
     edited = await put(patient, episode_id, 6, if_match=1)()
     assert edited.status_code == 200 and edited.json()["version"] == 2

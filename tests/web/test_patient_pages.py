@@ -313,11 +313,11 @@ async def test_details_form_changes_what_it_shows_and_keeps_the_rest(patient: Ap
     ]
     # Not on the form: kept as they were.
     assert saved["own_triggers"] == ["cat jumped on the bed"]
-    assert saved["context"] == ["itb_pump_alarm"]
     assert saved["reporter"] == "carer"
     assert dt.datetime.fromisoformat(saved["started_at"]) == started
-    # On the form but left empty: the form means "none" (symptoms unticked).
+    # On the form but left empty: the form means "none" (symptoms and warning-sign context unticked).
     assert saved["symptoms"] == []
+    assert saved["context"] == []
 
     shown = await page(patient, f"{url}?saved=1")
     assert checked_values(shown.text, "triggers") == {"fatigue", "stress"}

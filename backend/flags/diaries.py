@@ -7,7 +7,7 @@ import uuid
 import zoneinfo
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import User
@@ -54,26 +54,28 @@ def _zone(name: str) -> zoneinfo.ZoneInfo:
 async def _first_entries(
     db: AsyncSession, ids: list[uuid.UUID]
 ) -> tuple[dict[uuid.UUID, dt.datetime], dict[uuid.UUID, dt.date]]:
-    """The first episode and the first check-in of each patient's whole diary (two indexed look-ups)."""
-    episodes = dict(
-        (
-            await db.execute(
-                select(Episode.patient_id, func.min(Episode.started_at))
-                .where(Episode.patient_id.in_(ids), Episode.deleted_at.is_(None))
-                .group_by(Episode.patient_id)
-            )
-        ).all()
+    """The first episode and the first check-in of each patient's whole diary. Each is one step down an index per
+    patient (a first row in order, not an aggregate over the years), so a five-year diary costs what a new one does."""
+    first_episode = (
+        select(Episode.started_at)
+        .where(Episode.patient_id == PatientProfile.patient_id, Episode.deleted_at.is_(None))
+        .order_by(Episode.started_at)
+        .limit(1)
+        .scalar_subquery()
     )
-    checkins = dict(
-        (
-            await db.execute(
-                select(CheckIn.patient_id, func.min(CheckIn.day))
-                .where(CheckIn.patient_id.in_(ids))
-                .group_by(CheckIn.patient_id)
-            )
-        ).all()
+    first_checkin = (
+        select(CheckIn.day)
+        .where(CheckIn.patient_id == PatientProfile.patient_id)
+        .order_by(CheckIn.day)
+        .limit(1)
+        .scalar_subquery()
     )
-    return episodes, checkins
+    rows = (
+        await db.execute(
+            select(PatientProfile.patient_id, first_episode, first_checkin).where(PatientProfile.patient_id.in_(ids))
+        )
+    ).all()
+    return {r[0]: r[1] for r in rows if r[1] is not None}, {r[0]: r[2] for r in rows if r[2] is not None}
 
 
 async def load_diaries(

@@ -66,6 +66,8 @@ class Settings:
     smtp_user: str = ""
     smtp_password: str = ""
     smtp_starttls: bool = True
+    # Push services beyond the browsers' own (backend/reminders/endpoints.py), as host names or suffixes.
+    push_allowed_hosts: tuple[str, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -107,6 +109,11 @@ def _float(env: dict[str, str], name: str, default: float) -> float:
     return _number(env, name, default, float, "a number")
 
 
+def _names(env: dict[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list of host names, in lower case."""
+    return tuple(part.strip().lower() for part in env.get(name, "").split(",") if part.strip())
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     defaults = Settings()
@@ -139,6 +146,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         smtp_user=env.get("SPASM_SMTP_USER", ""),
         smtp_password=env.get("SPASM_SMTP_PASSWORD", ""),
         smtp_starttls=env.get("SPASM_SMTP_STARTTLS", "1") not in {"0", "false", "no"},
+        push_allowed_hosts=_names(env, "SPASM_PUSH_ALLOWED_HOSTS"),
     )
     settings.check()
     return settings

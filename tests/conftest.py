@@ -71,6 +71,11 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+def production_settings(database_url: str, **overrides: Any) -> Settings:
+    """Settings as in production (https, production rules), for the clients' https://testserver.local."""
+    return make_settings(database_url, environment="production", base_url="https://testserver.local", **overrides)
+
+
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
     return make_settings(database_url)

@@ -18,7 +18,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from sqlalchemy import text
 
-from backend import logs
+from backend import instants, logs
 from backend.accounts.csrf import SAFE_METHODS, check_csrf
 from backend.accounts.dependencies import (
     authenticate,
@@ -87,7 +87,8 @@ async def check_types_strictly(request: Request[Any, Any, Any]) -> None:
         error = FieldError("body", "a JSON object is required")
     else:
         try:
-            msgspec.json.decode(body, type=field.annotation, strict=True)
+            decoded = msgspec.json.decode(body, type=field.annotation, strict=True)
+            error = instants.out_of_range(decoded)
         except msgspec.ValidationError as exc:
             error = field_error_from_msgspec(str(exc))
         except msgspec.DecodeError as exc:

@@ -12,6 +12,7 @@ from litestar.config.response_cache import ResponseCacheConfig
 from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
+from litestar.file_system import BaseLocalFileSystem
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
@@ -110,6 +111,19 @@ async def readyz(state: State) -> dict[str, str]:
     return {"status": "ready"}
 
 
+class StaticFolder(BaseLocalFileSystem):
+    """The static files' folder, where a name that cannot be a file (a NUL byte, a name longer than the file system
+    allows) is simply not there: Litestar lets those errors through as 500s, each with a traceback in the log."""
+
+    async def info(self, path: Any, **kwargs: Any) -> Any:
+        try:
+            return await super().info(path, **kwargs)
+        except FileNotFoundError:
+            raise
+        except (ValueError, OSError) as exc:
+            raise FileNotFoundError(str(path)[:100]) from exc
+
+
 def settle_memory() -> None:
     """Moves everything made at start-up (routes, templates, catalogs, the ORM's registry: most of the process's
     objects) out of the garbage collector's sight. Without this, every full collection walks them all: a pause of
@@ -158,6 +172,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             create_static_files_router(
                 path="/static",
                 directories=[PWA / "static"],
+                file_system=StaticFolder(),
                 include_in_schema=False,
                 cache_control=CacheControlHeader(no_cache=True),
             ),  # the worker versions them

@@ -14,7 +14,7 @@ from backend.accounts.passwords import DUMMY_HASH, hash_password, password_probl
 from backend.accounts.schemas import RegisterIn
 from backend.db import utcnow
 from backend.diary.models import PatientProfile
-from backend.diary.validation import known_time_zone
+from backend.diary.validation import known_time_zone, text_problem
 from backend.problems import FieldError, Problem, invalid
 
 
@@ -28,6 +28,9 @@ async def register(db: AsyncSession, data: RegisterIn) -> User:
     problem = password_problem(data.password, email=email)
     if problem:
         errors.append(FieldError("password", problem))
+    for name, value in (("email", data.email), ("display_name", data.display_name)):
+        if reason := text_problem(value, one_line=True):
+            errors.append(FieldError(name, reason))
     if not data.display_name.strip():
         errors.append(FieldError("display_name", "is empty"))
     if not known_time_zone(data.time_zone):

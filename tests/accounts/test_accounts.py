@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from litestar import Litestar
@@ -647,3 +648,43 @@ async def test_pages_and_api_share_one_anonymous_token(browser: Any) -> None:
     api = await anonymous(browser)
     page = await api.client.get("/sign-in")
     assert f'name="_csrf" value="{api.csrf}"' in page.text
+
+
+# --- text fields (the diary's own check: backend/diary/validation.text_problem) ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("display_name", "Ana\x00Test"),
+        ("display_name", "Ana\r\nSet-Cookie: x=y"),
+        ("display_name", "Ana\tTest"),
+        ("display_name", "\u202eAna Test"),
+        ("display_name", "Ana \u2066Test\u2069"),
+        ("display_name", "Ana\x85Test"),
+        ("email", "ana\x00@example.org"),
+        ("email", "ana\u202e@example.org"),
+    ],
+)
+async def test_account_text_with_control_or_direction_characters_is_refused(
+    browser: Any, app: Litestar, field: str, value: str
+) -> None:
+    api = await anonymous(browser)
+    body = registration(**{"display_name": f"Marker {uuid.uuid4().hex}", field: value})
+    response = await api.post("/api/v1/auth/register", json=body)
+    problem = assert_problem(response, 422, field)
+    assert set_cookie_header(response, SESSION_COOKIE) is None
+    assert problem["errors"][0]["reason"].startswith("contains")
+    clean = registration()["display_name"] if field == "display_name" else body["display_name"]
+    async with app.state.sessionmaker() as db:  # nothing was stored (looked up by a field without the odd text)
+        if field == "email":
+            assert (await db.execute(select(User).where(User.display_name == clean))).first() is None
+        else:
+            assert await user_row(app, body["email"]) is None
+
+
+async def test_right_to_left_names_are_welcome(browser: Any) -> None:
+    api = await anonymous(browser)
+    response = await api.post("/api/v1/auth/register", json=registration(display_name="\u200fسارة أحمد"))
+    assert response.status_code == 201, response.text
+    assert response.json()["user"]["display_name"] == "\u200fسارة أحمد"

@@ -23,6 +23,7 @@ from litestar import Litestar
 from backend.app import create_app
 from backend.config import Settings
 from tests.support.databases import DatabaseServer, make_database_server, migrate
+from tests.support.mail import smtp  # noqa: F401  (a fixture: a real SMTP server and its mailbox)
 
 logging.getLogger("httpx").setLevel(logging.WARNING)
 # In CI every run explores the same examples, so a submission is judged on its code, not on the dice; on a developer's

@@ -12,10 +12,8 @@ import base64
 import datetime as dt
 import json
 import logging
-import smtplib
 import uuid
 from dataclasses import dataclass
-from email.message import EmailMessage
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -23,6 +21,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend import mail
 from backend.config import Settings
 from backend.reminders import endpoints
 from backend.reminders.models import PushSubscription, ServerKey
@@ -137,19 +136,8 @@ async def push(
 
 
 def _mail(settings: Settings, to: str, subject: str, text: str) -> Outcome:
-    message = EmailMessage()
-    message["From"], message["To"], message["Subject"] = settings.smtp_from, to, subject
-    message.set_content(text)
-    try:
-        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10) as smtp:
-            if settings.smtp_starttls:
-                smtp.starttls()
-            if settings.smtp_user:
-                smtp.login(settings.smtp_user, settings.smtp_password)
-            smtp.send_message(message)
-        return Outcome("email", True, "accepted")
-    except (OSError, smtplib.SMTPException) as exc:
-        return Outcome("email", False, type(exc).__name__)
+    failure = mail.send(settings, to, subject, text)
+    return Outcome("email", failure is None, failure or "accepted")
 
 
 async def email(settings: Settings, to: str, title: str, language: str) -> Outcome | None:

@@ -6,7 +6,7 @@ import gc
 from typing import Any
 
 import msgspec
-from litestar import Litestar, Request, get
+from litestar import Litestar, Request, Response, get
 from litestar.config.compression import CompressionConfig
 from litestar.config.response_cache import ResponseCacheConfig
 from litestar.datastructures import CacheControlHeader, State
@@ -20,6 +20,9 @@ from litestar.template import TemplateConfig
 from sqlalchemy import text
 
 from backend import instants, logs
+from backend.accounts import limits
+from backend.accounts.account_pages import ACCOUNT_PAGE_ROUTES
+from backend.accounts.account_routes import ACCOUNT_SECURITY_ROUTES
 from backend.accounts.csrf import SAFE_METHODS, check_csrf
 from backend.accounts.dependencies import (
     authenticate,
@@ -28,6 +31,7 @@ from backend.accounts.dependencies import (
     provide_principal,
     provide_settings,
 )
+from backend.accounts.pages import SIGN_IN_PAGE_ROUTES
 from backend.accounts.rights import RIGHTS_ROUTES
 from backend.accounts.routes import ACCOUNT_ROUTES
 from backend.care.links import LINK_ROUTES
@@ -58,6 +62,7 @@ PWA = ROOT / "pwa"
 async def check_request(request: Request[Any, Any, Any]) -> None:
     """Runs before every handler, in this order: who is calling (401, then 403 for the wrong role), CSRF, the content
     type of API writes (415, ASVS 13.1.5), and the body's types. A stranger learns nothing about a route's body."""
+    limits.current_quota.set(None)
     await authenticate(request)
     try:
         await check_csrf(request)
@@ -97,6 +102,15 @@ async def check_types_strictly(request: Request[Any, Any, Any]) -> None:
     if error is not None:
         raise Problem(400, f"The request has problems: {error.field}: {error.reason}", code="invalid-request",
                       errors=[error])  # fmt: skip
+
+
+async def add_quota_headers(response: Response[Any]) -> Response[Any]:
+    """RateLimit-Limit/Remaining/Reset on the answer of a request that counted against a limit (limits.hit)."""
+    quota = limits.current_quota.get()
+    if quota is not None:
+        for name, value in quota.headers().items():
+            response.headers.setdefault(name, value)
+    return response
 
 
 @get("/healthz", tags=["operations"], summary="Liveness: the process answers", cache_control=None)
@@ -154,6 +168,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app = Litestar(
         route_handlers=[
             *ACCOUNT_ROUTES,
+            *ACCOUNT_SECURITY_ROUTES,
+            *SIGN_IN_PAGE_ROUTES,
+            *ACCOUNT_PAGE_ROUTES,
             *RIGHTS_ROUTES,
             *CARE_ROUTES,
             *LINK_ROUTES,
@@ -193,6 +210,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "principal": Provide(provide_principal),
         },
         before_request=check_request,
+        after_request=add_quota_headers,
         exception_handlers={Exception: handle_exception},
         template_config=TemplateConfig(directory=PWA / "templates", engine=JinjaTemplateEngine),
         openapi_config=None

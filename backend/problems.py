@@ -219,11 +219,13 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
     body = problem_body(status, detail, code, errors, **extra)
     if _wants_problem(request):
         return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
-    if status == 401:
-        # A person whose session ended is sent to sign in, not shown an error.
+    if status == 401 or code == "two-step-required":
+        # A person whose session ended is sent to sign in, not shown an error; a clinician who has still to set up
+        # two-step sign-in, to its set-up.
         from litestar.response import Redirect
 
-        return Redirect("/sign-in", status_code=303)  # type: ignore[return-value]
+        target = "/sign-in" if status == 401 else "/account/two-step"
+        return Redirect(target, status_code=303)  # type: ignore[return-value]
     from backend.web.pages import render_error_page
 
     return render_error_page(request, body, headers)

@@ -63,7 +63,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "flag_delay_seconds": 0,
         # Every test browser comes from the same address; the limits have tests of their own.
         "limit_sign_in_per_address": 1_000_000,
-        "limit_sign_in_per_account": 1_000_000,
+        "sign_in_free_failures": 1_000_000,
         "limit_register_per_address": 1_000_000,
         "limit_writes_per_minute": 1_000_000,
         "limit_redeem_per_hour": 1_000_000,

@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 from litestar import Litestar, Request, Response, get
+from litestar.config.allowed_hosts import AllowedHostsConfig
 from litestar.config.compression import CompressionConfig
 from litestar.config.response_cache import ResponseCacheConfig
 from litestar.datastructures import CacheControlHeader, State
@@ -15,6 +16,7 @@ from litestar.exceptions import HTTPException
 from litestar.file_system import BaseLocalFileSystem
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from sqlalchemy import text
@@ -59,9 +61,12 @@ from backend.web.pwa import PWA_ROUTES
 PWA = ROOT / "pwa"
 
 
-async def check_request(request: Request[Any, Any, Any]) -> None:
+async def check_request(request: Request[Any, Any, Any]) -> Response[None] | None:
     """Runs before every handler, in this order: who is calling (401, then 403 for the wrong role), CSRF, the content
-    type of API writes (415, ASVS 13.1.5), and the body's types. A stranger learns nothing about a route's body."""
+    type of API writes (415, ASVS 13.1.5), and the body's types. A stranger learns nothing about a route's body.
+    An OPTIONS request is answered here, with every method of its path."""
+    if request.method == "OPTIONS" and (allow := request.app.state.allow.get(id(request.route_handler))):
+        return Response(None, status_code=204, headers={"Allow": allow})
     limits.current_quota.set(None)
     await authenticate(request)
     try:
@@ -79,6 +84,7 @@ async def check_request(request: Request[Any, Any, Any]) -> None:
     except (Problem, HTTPException):  # ours, or Litestar's own (a body over the size limit: 413)
         await confirm_caller(request)  # a handler that looks up its session later still answers 401/403 first
         raise
+    return None
 
 
 async def check_types_strictly(request: Request[Any, Any, Any]) -> None:
@@ -136,6 +142,20 @@ class StaticFolder(BaseLocalFileSystem):
             raise
         except (ValueError, OSError) as exc:
             raise FileNotFoundError(str(path)[:100]) from exc
+
+
+def methods_by_options_handler(app: Litestar) -> dict[int, str]:
+    """The Allow header each path's OPTIONS answer must carry. Litestar's own answer lists only some of a path's
+    methods when they come from several handlers (an episode's GET, PUT and DELETE): the OPTIONS handler made for the
+    first handler's route keeps that route's method list after the route is rebuilt with the others. Keyed by the
+    OPTIONS handler, which check_request sees."""
+    allow: dict[int, str] = {}
+    for route in app.routes:
+        if isinstance(route, HTTPRoute) and "OPTIONS" in route.route_handler_map:
+            handler, _ = route.route_handler_map["OPTIONS"]
+            if handler.handler_name == "options_handler":
+                allow[id(handler)] = ", ".join(sorted(route.methods))
+    return allow
 
 
 def settle_memory() -> None:
@@ -217,6 +237,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         if settings.production
         else OpenAPIConfig(title="Spasm diary API", version="1.0.0", path="/schema"),
         request_max_body_size=settings.max_body_bytes,
+        allowed_hosts=AllowedHostsConfig(allowed_hosts=list(settings.hosts)) if settings.hosts else None,
         response_cache_config=ResponseCacheConfig(),
         # Only the static files (and "/", as the pattern must not match every path) are compressed: pages carry CSRF
         # tokens next to what people typed, which compression would leak to a BREACH attacker.
@@ -227,6 +248,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         logging_config=None,  # backend/logs.py configures logging; Litestar's own set-up would replace it
     )
     # Wrapping the whole ASGI handler (not just matched routes) puts the headers on the router's own 404 and 405 too.
+    app.state.allow = methods_by_options_handler(app)
     app.asgi_handler = logs.access_log(security_headers(settings.secure_cookies)(app.asgi_handler))
     add_problem_responses(app)
     return app

@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 N = TypeVar("N", int, float)
@@ -66,6 +67,8 @@ class Settings:
     smtp_user: str = ""
     smtp_password: str = ""
     smtp_starttls: bool = True
+    # Host names this service answers to (the Host header); in production at least the base URL's host.
+    allowed_hosts: tuple[str, ...] = ()
     # Push services beyond the browsers' own (backend/reminders/endpoints.py), as host names or suffixes.
     push_allowed_hosts: tuple[str, ...] = ()
     # Two-step sign-in for clinicians: None follows the environment (required in production, optional elsewhere).
@@ -75,6 +78,17 @@ class Settings:
     @property
     def production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        """The Host names requests must carry: SPASM_ALLOWED_HOSTS, and in production always the base URL's own
+        host (a request for another name is answered 400, so a forged Host cannot steer links or caches)."""
+        # The Host header is compared whole, port included: the base URL's own form of it, and the listed ones as
+        # written (name:port where clients use a port).
+        own = urlsplit(self.base_url).netloc.rsplit("@", 1)[-1].lower()
+        if self.production:
+            return tuple(dict.fromkeys([own, *self.allowed_hosts]))
+        return self.allowed_hosts
 
     @property
     def two_step_required(self) -> bool:
@@ -159,6 +173,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         smtp_user=env.get("SPASM_SMTP_USER", ""),
         smtp_password=env.get("SPASM_SMTP_PASSWORD", ""),
         smtp_starttls=env.get("SPASM_SMTP_STARTTLS", "1") not in {"0", "false", "no"},
+        allowed_hosts=_names(env, "SPASM_ALLOWED_HOSTS"),
         push_allowed_hosts=_names(env, "SPASM_PUSH_ALLOWED_HOSTS"),
         clinician_two_step=_two_step(env.get("SPASM_CLINICIAN_TWO_STEP", "")),
     )

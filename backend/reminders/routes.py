@@ -26,6 +26,7 @@ from backend.db import utcnow
 from backend.diary.models import PatientProfile
 from backend.diary.records import zone_of
 from backend.diary.schemas import ClockTime, Input
+from backend.diary.validation import text_problem
 from backend.problems import FieldError, Problem, invalid, not_found
 from backend.reminders import calendar, delivery, endpoints, services
 from backend.reminders.models import Appointment, CalendarFeed, PushSubscription, Reminder, ReminderPreferences
@@ -273,7 +274,7 @@ async def calendar_feed(db: AsyncSession, token: str) -> Response[bytes]:
     if feed is None:
         raise not_found("calendar")
     body = await calendar.feed(db, feed.patient_id, utcnow())
-    return Response(body, media_type="text/calendar; charset=utf-8", headers=NO_STORE)
+    return Response(body, media_type="text/calendar", headers=NO_STORE)  # Litestar adds the one charset
 
 
 def _appointment_out(a: Appointment) -> AppointmentOut:
@@ -289,6 +290,12 @@ async def schedule(request: Request[Any, Any, Any], db: AsyncSession, clinician:
         raise invalid([FieldError("starts_at", "must be in the future")])
     if data.starts_at > now + dt.timedelta(days=731):
         raise invalid([FieldError("starts_at", "must be within two years")])
+    errors = []
+    for name, value, one_line in (("place", data.place, True), ("note", data.note, False)):
+        if value and (reason := text_problem(value, one_line=one_line)):  # the patterns let direction overrides by
+            errors.append(FieldError(name, reason))
+    if errors:
+        raise invalid(errors)
     row = Appointment(patient_id=patient_id, clinician_id=clinician.user_id, starts_at=data.starts_at,
                       minutes=data.minutes, place=data.place, note=data.note, created_at=now)  # fmt: skip
     db.add(row)  # require_link has recorded the access in the audit log

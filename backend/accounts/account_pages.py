@@ -12,7 +12,7 @@ from litestar.di import Provide
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts import services, two_step
+from backend.accounts import credentials, two_step
 from backend.accounts.account_routes import SETTING_UP, two_step_status
 from backend.accounts.cookies import session_cookie
 from backend.accounts.dependencies import provide_clinician
@@ -71,7 +71,7 @@ async def password_form(
 ) -> Response[Any]:
     language = await _language(request, db, principal)
     try:
-        token = await services.change_password(
+        token = await credentials.change_password(
             db,
             settings,
             principal.user_id,
@@ -153,18 +153,18 @@ async def two_step_form(
     password, me = data.get("password", "")[:4096], clinician
     try:
         if action == "begin":
-            await services.require_password(db, me.user_id, password)
+            await credentials.require_password(db, me.user_id, password)
             await two_step.begin(db, settings, me.user_id)
             await db.commit()
             return await _two_step_page(request, db, settings, me)
         if action == "confirm":
-            codes = await services.confirm_two_step(db, settings, me.user_id, data.get("code", "")[:32])
+            codes = await credentials.confirm_two_step(db, settings, me.user_id, data.get("code", "")[:32])
             return await _two_step_page(request, db, settings, me, codes=codes, turned_on=True)
         if action == "recovery-codes":
-            codes = await services.renew_recovery_codes(db, me.user_id, password)
+            codes = await credentials.renew_recovery_codes(db, me.user_id, password)
             return await _two_step_page(request, db, settings, me, codes=codes)
         if action == "off":
-            await services.turn_off_two_step(db, settings, me.user_id, password)
+            await credentials.turn_off_two_step(db, settings, me.user_id, password)
             return await _two_step_page(request, db, settings, me, turned_off=True)
     except Problem as problem:
         await db.rollback()

@@ -12,7 +12,7 @@ from litestar import Request, Response, delete, get, post, put
 from litestar.di import Provide
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts import services, two_step
+from backend.accounts import credentials, two_step
 from backend.accounts.cookies import session_cookie
 from backend.accounts.dependencies import TWO_STEP_SET_UP, provide_clinician
 from backend.accounts.routes import NO_STORE, user_out
@@ -42,7 +42,7 @@ SETTING_UP = {TWO_STEP_SET_UP: True}
 async def change_password(
     request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, principal: Principal, data: PasswordChangeIn
 ) -> Response[SessionOut]:
-    token = await services.change_password(
+    token = await credentials.change_password(
         db,
         settings,
         principal.user_id,
@@ -84,7 +84,7 @@ async def get_two_step(db: AsyncSession, settings: Settings, clinician: Principa
 async def begin_two_step(
     db: AsyncSession, settings: Settings, clinician: Principal, data: PasswordIn
 ) -> Response[TwoStepSetupOut]:
-    await services.require_password(db, clinician.user_id, data.password)
+    await credentials.require_password(db, clinician.user_id, data.password)
     secret = await two_step.begin(db, settings, clinician.user_id)
     await db.commit()
     uri = two_step.provisioning_uri(secret, clinician.email)
@@ -104,7 +104,7 @@ async def begin_two_step(
 async def confirm_two_step(
     db: AsyncSession, settings: Settings, clinician: Principal, data: CodeIn
 ) -> Response[RecoveryCodesOut]:
-    codes = await services.confirm_two_step(db, settings, clinician.user_id, data.code)
+    codes = await credentials.confirm_two_step(db, settings, clinician.user_id, data.code)
     return Response(RecoveryCodesOut(recovery_codes=codes), headers=NO_STORE)
 
 
@@ -118,7 +118,7 @@ async def confirm_two_step(
 async def new_recovery_codes(
     db: AsyncSession, settings: Settings, clinician: Principal, data: PasswordIn
 ) -> Response[RecoveryCodesOut]:
-    codes = await services.renew_recovery_codes(db, clinician.user_id, data.password)
+    codes = await credentials.renew_recovery_codes(db, clinician.user_id, data.password)
     return Response(RecoveryCodesOut(recovery_codes=codes), headers=NO_STORE)
 
 
@@ -132,7 +132,7 @@ async def new_recovery_codes(
 async def turn_off_two_step(
     db: AsyncSession, settings: Settings, clinician: Principal, data: PasswordIn
 ) -> Response[None]:
-    await services.turn_off_two_step(db, settings, clinician.user_id, data.password)
+    await credentials.turn_off_two_step(db, settings, clinician.user_id, data.password)
     return Response(None, status_code=204, headers=NO_STORE)
 
 

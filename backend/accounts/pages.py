@@ -13,7 +13,7 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts import services
+from backend.accounts import credentials, services
 from backend.accounts.cookies import (
     challenge_cookie,
     challenge_from,
@@ -236,7 +236,7 @@ async def forgot_form(
 ) -> Template:
     email = data.get("email", "")[:254].strip()
     try:
-        message = await services.request_reset(db, settings, email, address=client_address(request))
+        message = await credentials.request_reset(db, settings, email, address=client_address(request))
     except Problem as problem:
         await db.rollback()
         return _page(
@@ -256,7 +256,7 @@ async def forgot_form(
 @get("/reset-password", include_in_schema=False)
 async def reset_page(request: Request[Any, Any, Any], db: AsyncSession, settings: Settings) -> Template:
     token = request.query_params.get("token", "")[:128]
-    holder = await services.reset_holder(db, token)
+    holder = await credentials.reset_holder(db, token)
     return _page(
         request, settings, "reset_password.html", token=token, invalid=holder is None, status=200 if holder else 400
     )
@@ -268,7 +268,7 @@ async def reset_form(
 ) -> Response[Any]:
     token = data.get("token", "")[:128]
     try:
-        done = await services.complete_reset(
+        done = await credentials.complete_reset(
             db, settings, token, data.get("new_password", "")[:4096], address=client_address(request)
         )
     except Problem as problem:

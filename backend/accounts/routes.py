@@ -10,7 +10,7 @@ from litestar.datastructures import Cookie
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import mail
-from backend.accounts import services
+from backend.accounts import credentials, services
 from backend.accounts.cookies import (
     anonymous_cookie,
     challenge_cookie,
@@ -169,7 +169,7 @@ async def sign_out(request: Request[Any, Any, Any], db: AsyncSession, settings: 
 async def request_reset(
     request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, data: ResetRequestIn
 ) -> Response[ResetRequested]:
-    message = await services.request_reset(db, settings, data.email, address=client_address(request))
+    message = await credentials.request_reset(db, settings, data.email, address=client_address(request))
     body = ResetRequested(status="If an account has this address, a link to set a new password is on its way.")
     return Response(body, status_code=202, headers=NO_STORE, background=later(message, settings))
 
@@ -183,7 +183,9 @@ async def request_reset(
 async def complete_reset(
     request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, data: ResetIn
 ) -> Response[SessionOut]:
-    done = await services.complete_reset(db, settings, data.token, data.new_password, address=client_address(request))
+    done = await credentials.complete_reset(
+        db, settings, data.token, data.new_password, address=client_address(request)
+    )
     return signed_in_answer(request, settings, done)
 
 

@@ -131,7 +131,8 @@ async def run() -> None:
                   + ", ".join(f"{k} >= {v}" for k, v in TARGETS.items()))  # fmt: skip
             pages = [("home", "/", cookie), ("log", "/log", cookie), ("my trends", "/trends", cookie),
                      ("episode", episode_page, cookie), ("reminders", "/reminders", cookie),
-                     ("article", "/learn/self-care", cookie),
+                     ("article", "/learn/self-care", cookie), ("sign in", "/sign-in", ""),
+                     ("forgot password", "/forgot-password", ""),
                      ("clinician report", report_page, clinician_cookie)]  # fmt: skip
             for name, path, who in pages:
                 try:

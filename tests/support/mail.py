@@ -39,6 +39,7 @@ class Mailbox:
     def __init__(self) -> None:
         self.mails: list[Mail] = []
         self.lock = threading.Lock()
+        self.port: int | None = None  # where its server listens, once started
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
@@ -54,6 +55,7 @@ class Mailbox:
 @pytest.fixture
 def smtp() -> Iterator[tuple[Mailbox, int]]:
     mailbox, port = Mailbox(), free_port()
+    mailbox.port = port
     controller = Controller(mailbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:

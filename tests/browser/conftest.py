@@ -46,9 +46,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, WebError, sync_playwright
-
 from aiosmtpd.controller import Controller
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, WebError, sync_playwright
 
 from tests.support.databases import DatabaseServer, migrate
 from tests.support.mail import Mail, Mailbox

@@ -49,7 +49,7 @@ from backend.flags.evaluator import Evaluator
 from backend.flags.routes import FLAG_ROUTES
 from backend.flags.sweeper import Sweeper
 from backend.openapi import add_problem_responses
-from backend.problems import FieldError, Problem, field_error_from_msgspec, handle_exception
+from backend.problems import FieldError, Problem, field_error_from_msgspec, handle_exception, invalid
 from backend.reminders.dispatcher import Dispatcher
 from backend.reminders.routes import REMINDER_ROUTES
 from backend.reports.routes import REPORT_ROUTES
@@ -100,7 +100,6 @@ async def check_types_strictly(request: Request[Any, Any, Any]) -> None:
     else:
         try:
             decoded = msgspec.json.decode(body, type=field.annotation, strict=True)
-            error = instants.out_of_range(decoded)
         except msgspec.ValidationError as exc:
             error = field_error_from_msgspec(str(exc))
         except msgspec.DecodeError as exc:
@@ -108,6 +107,8 @@ async def check_types_strictly(request: Request[Any, Any, Any]) -> None:
     if error is not None:
         raise Problem(400, f"The request has problems: {error.field}: {error.reason}", code="invalid-request",
                       errors=[error])  # fmt: skip
+    if (outside := instants.out_of_range(decoded)) is not None:
+        raise invalid([outside])
 
 
 async def add_quota_headers(response: Response[Any]) -> Response[Any]:

@@ -3,7 +3,8 @@
 Python can hold 0001-01-01 at +14:00, but not the same instant in UTC (it falls in year 0), and the database column
 converts to UTC before it stores or compares anything: such a value used to end in an OverflowError, and a time
 without an offset in "naive datetime" (both 500s). Nothing in a diary, a follow-up or a sync cursor lies outside the
-years 1900-2199, so a value there is an error in the request, answered with 400 naming the parameter.
+years 1900-2199: in a query parameter such a value is a 400 naming it (the OpenAPI document states the range), in a
+cursor or a body a 422 naming the parameter or field (rules the schema cannot state).
 """
 
 from __future__ import annotations
@@ -14,10 +15,14 @@ from typing import Any
 
 import msgspec
 
-from backend.problems import FieldError, Problem
+from backend.problems import FieldError, Problem, invalid
 
 EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
 LATEST = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
+# The range as the OpenAPI document states it for query parameters, so that the schema promises no more than the
+# server takes: a day in 1900-2199, and a time in 1901-2198 (whatever its offset, inside the range in UTC).
+DAY_PATTERN = r"^(19[0-9]{2}|2[01][0-9]{2})-"
+TIME_PATTERN = r"^(190[1-9]|19[1-9][0-9]|20[0-9]{2}|21[0-8][0-9]|219[0-8])-"
 OUTSIDE = "is outside the years 1900 to 2199"
 NAIVE = "needs a UTC offset, for example 2026-11-01T00:00:00Z"
 
@@ -40,6 +45,13 @@ def day_problem(value: dt.date) -> str | None:
 def bad_parameter(name: str, reason: str) -> Problem:
     detail = f"The request has problems: {name}: {reason}"
     return Problem(400, detail, code="invalid-request", errors=[FieldError(name, reason)])
+
+
+def bad_cursor(name: str, reason: str) -> Problem:
+    """A cursor is an opaque string to the schema, which cannot tell one this server gave out from another: a cursor
+    that does not decode into positions in range is refused for a rule the schema cannot state, 422 naming it (a
+    400 would mean the schema promises more than the server takes; tests/test_fuzz_api.py holds it to that)."""
+    return invalid([FieldError(name, reason)])
 
 
 def checked_instant(value: dt.datetime | None, name: str) -> dt.datetime | None:
@@ -79,7 +91,8 @@ def _may_hold_dates(kind: msgspec.inspect.Type, seen: set[type]) -> bool:
 
 
 def out_of_range(value: Any, path: str = "") -> FieldError | None:
-    """The first time or day in a decoded request body that lies outside the plausible range, naming its field."""
+    """The first time or day in a decoded request body that lies outside the plausible range, naming its field (the
+    app answers 422: a rule the schema cannot state, like the diary's own "more than 10 years ago")."""
     if isinstance(value, dt.datetime):
         reason = instant_problem(value)
         return FieldError(path or "body", reason) if reason else None

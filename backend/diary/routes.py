@@ -56,6 +56,8 @@ IfMatch = Annotated[
     ),
 ]
 MAX_PAGE = 500
+TIME_RANGE = {"pattern": instants.TIME_PATTERN}  # the years the server takes (backend/instants.py)
+DAY_RANGE = {"pattern": instants.DAY_PATTERN}
 
 
 def _headers(version: int, **extra: str) -> dict[str, str]:
@@ -96,9 +98,9 @@ def _decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
         started, row_id = text.split("|")
         moment, after = dt.datetime.fromisoformat(started), uuid.UUID(row_id)
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise instants.bad_parameter("cursor", "is not a cursor this server gave out") from exc
+        raise instants.bad_cursor("cursor", "is not a cursor this server gave out") from exc
     if instants.instant_problem(moment):
-        raise instants.bad_parameter("cursor", "is not a cursor this server gave out")
+        raise instants.bad_cursor("cursor", "is not a cursor this server gave out")
     return moment, after
 
 
@@ -214,8 +216,8 @@ class EpisodeController(Controller):
         request: Request[Any, Any, Any],
         db: AsyncSession,
         patient: Principal,
-        start: Annotated[dt.datetime | None, Parameter(query="from", required=False)] = None,
-        end: Annotated[dt.datetime | None, Parameter(query="to", required=False)] = None,
+        start: Annotated[dt.datetime | None, Parameter(query="from", required=False, schema_extra=TIME_RANGE)] = None,
+        end: Annotated[dt.datetime | None, Parameter(query="to", required=False, schema_extra=TIME_RANGE)] = None,
         limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 100,
         cursor: Annotated[str | None, Parameter(max_length=200)] = None,
     ) -> Response[EpisodePage]:
@@ -279,8 +281,8 @@ class CheckInController(Controller):
         self,
         db: AsyncSession,
         patient: Principal,
-        start: Annotated[dt.date | None, Parameter(query="from", required=False)] = None,
-        end: Annotated[dt.date | None, Parameter(query="to", required=False)] = None,
+        start: Annotated[dt.date | None, Parameter(query="from", required=False, schema_extra=DAY_RANGE)] = None,
+        end: Annotated[dt.date | None, Parameter(query="to", required=False, schema_extra=DAY_RANGE)] = None,
         limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 100,
     ) -> Response[list[CheckInOut]]:
         instants.checked_day(start, "from")

@@ -93,7 +93,7 @@ def decode_cursor(cursor: str | None) -> dict[str, Position]:
             positions[code] = (moment, key)
         return positions
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, AttributeError) as exc:
-        raise instants.bad_parameter("since", NOT_OURS) from exc
+        raise instants.bad_cursor("since", NOT_OURS) from exc
 
 
 def _key_value(column: Any, key: str) -> Any:

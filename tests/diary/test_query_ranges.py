@@ -1,5 +1,8 @@
 """Query parameters and cursors are decoded into a checked range: a time outside the years 1900-2199, or one without
-an offset, is a 400 problem naming the parameter, never a 500 (OverflowError, "naive datetime" in the column type).
+an offset, is a problem naming the parameter, never a 500 (OverflowError, "naive datetime" in the column type). For
+`from` and `to` it is a 400, and the OpenAPI document states their range; a cursor is an opaque string to the schema,
+so one that does not decode into positions in range is a 422 (tests/test_fuzz_api.py: a request the schema allows is
+never refused as malformed).
 
 The outside tester's requests are here one by one; then Hypothesis builds cursors that look like the server's own
 (base64 of plausible contents) with extreme dates, missing offsets, odd keys and odd UUIDs, which schemathesis cannot
@@ -31,11 +34,14 @@ def b64(text: str) -> str:
     return base64.urlsafe_b64encode(text.encode()).decode()
 
 
-def assert_names(response: httpx.Response, parameter: str) -> None:
-    assert response.status_code == 400, response.text
+def assert_names(response: httpx.Response, parameter: str, status: int = 400) -> None:
+    """A problem about this one parameter: 400 for a query parameter (its range is in the schema), 422 for a cursor
+    (an opaque string to the schema: refused for a rule the schema cannot state)."""
+    assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     problem = response.json()
-    assert problem["status"] == 400 and problem["code"] == "invalid-request"
+    assert problem["status"] == status
+    assert problem["code"] == ("invalid-request" if status == 400 else "invalid-data")
     assert [e["field"] for e in problem["errors"]] == [parameter], problem
 
 
@@ -67,8 +73,8 @@ async def test_episode_filters_out_of_range_or_naive_are_400(patient: Api, param
         f"2026-11-01T10:00:00+00:00|{NIL}|extra",
     ],
 )
-async def test_an_episodes_cursor_out_of_range_naive_or_malformed_is_400(patient: Api, content: str) -> None:
-    assert_names(await patient.get("/api/v1/episodes", params={"cursor": b64(content)}), "cursor")
+async def test_an_episodes_cursor_out_of_range_naive_or_malformed_is_refused(patient: Api, content: str) -> None:
+    assert_names(await patient.get("/api/v1/episodes", params={"cursor": b64(content)}), "cursor", 422)
 
 
 @pytest.mark.parametrize(
@@ -81,9 +87,9 @@ async def test_an_episodes_cursor_out_of_range_naive_or_malformed_is_400(patient
         ["2026-01-01T00:00:00", None],
     ],
 )
-async def test_a_sync_cursor_in_year_1_or_9999_or_naive_is_400(patient: Api, position: list[Any]) -> None:
+async def test_a_sync_cursor_in_year_1_or_9999_or_naive_is_refused(patient: Api, position: list[Any]) -> None:
     since = b64(json.dumps({"e": position}))
-    assert_names(await patient.get("/api/v1/sync", params={"since": since}), "since")
+    assert_names(await patient.get("/api/v1/sync", params={"since": since}), "since", 422)
 
 
 async def test_check_in_filters_out_of_range_are_400(patient: Api) -> None:
@@ -113,11 +119,34 @@ async def test_the_servers_own_cursors_and_plausible_filters_still_work(patient:
 
 
 @pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "1850-06-01T10:00:00Z"])
-async def test_a_body_time_outside_the_range_is_400_naming_its_field(patient: Api, moment: str) -> None:
+async def test_a_body_time_outside_the_range_is_422_naming_its_field(patient: Api, moment: str) -> None:
+    """In a body the range is a rule the schema cannot state (422), like the diary's own "more than 10 years ago"."""
     body = {"kind": "cramp", "started_at": moment, "intensity": 2, "body_sites": [{"site": "calf", "side": "left"}]}
-    assert_names(await patient.put(f"/api/v1/episodes/{uuid.uuid4()}", json=body), "started_at")
-    check_in = {"no_episodes": True, "entered_at": moment}
-    assert_names(await patient.put("/api/v1/checkins/2026-11-01", json=check_in), "entered_at")
+    for url, payload, field in (
+        (f"/api/v1/episodes/{uuid.uuid4()}", body, "started_at"),
+        ("/api/v1/checkins/2026-11-01", {"no_episodes": True, "entered_at": moment}, "entered_at"),
+    ):
+        response = await patient.put(url, json=payload)
+        assert response.status_code == 422, response.text
+        assert [e["field"] for e in response.json()["errors"]] == [field]
+
+
+def test_the_documented_patterns_hold_only_times_inside_the_range() -> None:
+    """The schema's patterns (1901-2198 for times, 1900-2199 for days) must never admit a value the server refuses."""
+    import re as regex
+
+    for year in range(1, 10000):
+        stamp = f"{year:04d}-06-01T00:00:00"
+        if regex.match(instants.TIME_PATTERN, stamp):
+            for offset in ("+14:00", "-14:00"):
+                assert instants.instant_problem(dt.datetime.fromisoformat(stamp + offset)) is None, stamp
+        if regex.match(instants.DAY_PATTERN, stamp):
+            assert (
+                instants.day_problem(dt.date(year, 1, 1)) is None
+                and instants.day_problem(dt.date(year, 12, 31)) is None
+            )
+    assert regex.match(instants.TIME_PATTERN, "2026-11-01T00:00:00Z")
+    assert not regex.match(instants.TIME_PATTERN, "0001-01-01T00:00:00+14:00")
 
 
 def test_the_range_itself() -> None:
@@ -186,18 +215,18 @@ def sync_cursors(draw: st.DrawFn) -> str:
 @FUZZ
 async def test_no_episodes_cursor_gets_a_5xx(patient: Api, cursor: str, window: dict[str, str]) -> None:
     response = await patient.get("/api/v1/episodes", params={**window, "cursor": cursor})
-    assert response.status_code in (200, 400), response.text
-    if response.status_code == 400:
-        assert_names(response, "cursor")
+    assert response.status_code in (200, 422), response.text
+    if response.status_code == 422:
+        assert_names(response, "cursor", 422)
 
 
 @given(since=sync_cursors())
 @FUZZ
 async def test_no_sync_cursor_gets_a_5xx(patient: Api, since: str) -> None:
     response = await patient.get("/api/v1/sync", params={"since": since})
-    assert response.status_code in (200, 400), response.text
-    if response.status_code == 400:
-        assert_names(response, "since")
+    assert response.status_code in (200, 422), response.text
+    if response.status_code == 422:
+        assert_names(response, "since", 422)
 
 
 @given(start=times(), end=times())

@@ -96,7 +96,7 @@ async def test_a_patient_sees_only_their_own_changes(patient: Api, other_patient
 )
 async def test_a_cursor_the_server_never_gave_is_refused_with_a_problem(patient: Api, cursor: str) -> None:
     answer = await patient.get("/api/v1/sync", params={"since": cursor})
-    assert answer.status_code == 400, answer.text
+    assert answer.status_code == 422, answer.text
     assert answer.headers["content-type"].startswith("application/problem+json")
     assert answer.json()["errors"][0]["field"] == "since"
 

@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint fmt migrate demo bench backup clean
+.PHONY: run test lint fmt migrate demo bench backup clean locks
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,bench]'
 	touch $(STAMP)
 
 migrate: $(STAMP)
@@ -24,10 +24,23 @@ run: demo
 		|| echo "note: install Pango (libpango-1.0-0 libpangoft2-1.0-0) for the PDF report"
 	$(BIN)/python -m backend.cli serve
 
-lint: $(STAMP)
+lint: $(STAMP) locks
 	$(BIN)/ruff check backend tests alembic
 	$(BIN)/ruff format --check backend tests alembic
 	$(BIN)/mypy
+
+# Each npm lock file must match its package.json, or `npm ci` (make bench, tests/ensure-browser) stops on a clean clone.
+# A dry run reads the registry's metadata but installs nothing; regenerate a stale lock with
+# `npm install --package-lock-only` in its folder.
+NPM_FOLDERS := bench/lighthouse tests/browser
+locks:
+	@command -v npm >/dev/null || { echo "npm is needed to check the lock files (apt-get install npm)"; exit 1; }
+	@for folder in $(NPM_FOLDERS); do \
+		out=$$(cd $$folder && npm ci --dry-run --ignore-scripts --no-audit --no-fund --loglevel=error 2>&1) || { \
+			echo "$$out" | grep -E "Missing|Invalid|in sync|ERR|error code" | head -5; \
+			echo "$$folder/package-lock.json does not match its package.json: run npm install --package-lock-only there"; \
+			exit 1; }; \
+	done
 
 fmt: $(STAMP)
 	$(BIN)/ruff format backend tests alembic

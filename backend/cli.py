@@ -39,6 +39,24 @@ async def _sweep() -> None:
         await engine.dispose()
 
 
+async def _set_disabled(email: str, disabled: bool) -> None:
+    """An operator disables an account (or enables it again); disabling ends its sessions at once (ASVS 7.4.2)."""
+    from backend.accounts.services import set_disabled
+
+    engine = make_engine(load_settings())
+    try:
+        async with make_sessionmaker(engine)() as db:
+            user = await set_disabled(db, email, disabled)
+    finally:
+        await engine.dispose()
+    if user is None:
+        raise SystemExit(f"no account has the e-mail address {email!r}")
+    if disabled:
+        print(f"Account {user.email} ({user.role}) disabled; its sessions ended and it cannot sign in.")
+    else:
+        print(f"Account {user.email} ({user.role}) enabled again; it can sign in with its password.")
+
+
 def _banner(host: str, port: int) -> None:
     settings = load_settings()
     print(f"\nSpasm diary is starting on http://{host}:{port}\n")
@@ -76,6 +94,11 @@ def main() -> None:
     backup = sub.add_parser("backup", help="consistent online backup of the SQLite database")
     backup.add_argument("--to", default=None, help="target file (default var/backups/spasm-diary-<time>.db)")
     sub.add_parser("sweep", help="evaluate the follow-up rules for every patient once (e.g. from cron)")
+    for name, words in (
+        ("disable-account", "disable an account and end its sessions at once"),
+        ("enable-account", "let a disabled account sign in again"),
+    ):
+        sub.add_parser(name, help=words).add_argument("email")
     serve = sub.add_parser("serve", help="run the web server")
     serve.add_argument("--host", default=os.environ.get("SPASM_HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("SPASM_PORT", "8000")))
@@ -102,6 +125,8 @@ def main() -> None:
         )
     elif args.command == "sweep":
         asyncio.run(_sweep())
+    elif args.command in {"disable-account", "enable-account"}:
+        asyncio.run(_set_disabled(args.email, args.command == "disable-account"))
     elif args.command == "serve":
         import uvicorn
 

@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 N = TypeVar("N", int, float)
@@ -50,8 +51,8 @@ class Settings:
     load_demo_data: bool = True
     db_pool_size: int = 10
     sweep_seconds: int = 300  # 0 turns the periodic flag sweep off in this process
-    limit_sign_in_per_address: int = 30  # per 15 minutes
-    limit_sign_in_per_account: int = 10  # per 15 minutes
+    limit_sign_in_per_address: int = 30  # per 15 minutes, whatever the accounts
+    sign_in_free_failures: int = 5  # wrong passwords per account and address before each try has to wait
     limit_register_per_address: int = 10  # per hour
     limit_writes_per_minute: int = 1000  # diary writes per patient
     limit_redeem_per_hour: int = 10  # invitation-code attempts per clinician (twice that per address)
@@ -66,11 +67,32 @@ class Settings:
     smtp_user: str = ""
     smtp_password: str = ""
     smtp_starttls: bool = True
+    # Host names this service answers to (the Host header); in production at least the base URL's host.
+    allowed_hosts: tuple[str, ...] = ()
+    # Push services beyond the browsers' own (backend/reminders/endpoints.py), as host names or suffixes.
+    push_allowed_hosts: tuple[str, ...] = ()
+    # Two-step sign-in for clinicians: None follows the environment (required in production, optional elsewhere).
+    clinician_two_step: bool | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        """The Host names requests must carry: SPASM_ALLOWED_HOSTS, and in production always the base URL's own
+        host (a request for another name is answered 400, so a forged Host cannot steer links or caches)."""
+        # The Host header is compared whole, port included: the base URL's own form of it, and the listed ones as
+        # written (name:port where clients use a port).
+        own = urlsplit(self.base_url).netloc.rsplit("@", 1)[-1].lower()
+        if self.production:
+            return tuple(dict.fromkeys([own, *self.allowed_hosts]))
+        return self.allowed_hosts
+
+    @property
+    def two_step_required(self) -> bool:
+        return self.production if self.clinician_two_step is None else self.clinician_two_step
 
     @property
     def secure_cookies(self) -> bool:
@@ -107,6 +129,18 @@ def _float(env: dict[str, str], name: str, default: float) -> float:
     return _number(env, name, default, float, "a number")
 
 
+def _two_step(raw: str) -> bool | None:
+    choices = {"": None, "required": True, "optional": False}
+    if raw.strip().lower() not in choices:
+        raise ConfigError(f"SPASM_CLINICIAN_TWO_STEP must be required or optional, got {raw!r}")
+    return choices[raw.strip().lower()]
+
+
+def _names(env: dict[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list of host names, in lower case."""
+    return tuple(part.strip().lower() for part in env.get(name, "").split(",") if part.strip())
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     defaults = Settings()
@@ -124,7 +158,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         db_pool_size=_int(env, "SPASM_DB_POOL_SIZE", defaults.db_pool_size),
         sweep_seconds=_int(env, "SPASM_SWEEP_SECONDS", defaults.sweep_seconds),
         limit_sign_in_per_address=_int(env, "SPASM_LIMIT_SIGN_IN_PER_ADDRESS", defaults.limit_sign_in_per_address),
-        limit_sign_in_per_account=_int(env, "SPASM_LIMIT_SIGN_IN_PER_ACCOUNT", defaults.limit_sign_in_per_account),
+        sign_in_free_failures=_int(env, "SPASM_SIGN_IN_FREE_FAILURES", defaults.sign_in_free_failures),
         limit_register_per_address=_int(env, "SPASM_LIMIT_REGISTER_PER_ADDRESS", defaults.limit_register_per_address),
         limit_writes_per_minute=_int(env, "SPASM_LIMIT_WRITES_PER_MINUTE", defaults.limit_writes_per_minute),
         limit_redeem_per_hour=_int(env, "SPASM_LIMIT_REDEEM_PER_HOUR", defaults.limit_redeem_per_hour),
@@ -139,6 +173,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         smtp_user=env.get("SPASM_SMTP_USER", ""),
         smtp_password=env.get("SPASM_SMTP_PASSWORD", ""),
         smtp_starttls=env.get("SPASM_SMTP_STARTTLS", "1") not in {"0", "false", "no"},
+        allowed_hosts=_names(env, "SPASM_ALLOWED_HOSTS"),
+        push_allowed_hosts=_names(env, "SPASM_PUSH_ALLOWED_HOSTS"),
+        clinician_two_step=_two_step(env.get("SPASM_CLINICIAN_TWO_STEP", "")),
     )
     settings.check()
     return settings

@@ -8,7 +8,11 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import Sequence
+import threading
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -136,6 +140,54 @@ def problem_body(
     return body
 
 
+class UnexpectedErrors:
+    """Logs unexpected errors without flooding the log: the traceback of each kind (its type and the line it came
+    from) once per window, then at most a few one-line notes with their references (so that a reference a person
+    quotes can still be found), then only a count, reported with the kind's next traceback. A request that fails the
+    same way a thousand times a second writes a handful of lines, not a thousand tracebacks."""
+
+    WINDOW = 600.0  # seconds
+    NOTES = 5  # one-line notes per kind and window after its traceback
+    KINDS = 256  # kinds remembered (the oldest is forgotten first)
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.seen: dict[str, list[float | int]] = {}  # kind -> [window start, notes written, lines left out]
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def kind(exc: BaseException) -> str:
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+        return f"{type(exc).__module__}.{type(exc).__qualname__}{where}"
+
+    def report(self, exc: BaseException, reference: str) -> None:
+        kind, now = self.kind(exc), self.clock()
+        with self.lock:
+            entry = self.seen.get(kind)
+            if entry is None or now - entry[0] >= self.WINDOW:
+                left_out = int(entry[2]) if entry else 0
+                self.seen.pop(kind, None)
+                self.seen[kind] = [now, 0, 0]
+                while len(self.seen) > self.KINDS:
+                    self.seen.pop(next(iter(self.seen)))
+                action = "trace"
+            elif entry[1] < self.NOTES:
+                entry[1] += 1
+                action = "note"
+            else:
+                entry[2] += 1
+                action = "count"
+        if action == "trace":
+            more = f" ({left_out} more of this kind were not logged)" if left_out else ""
+            log.error("unhandled error %s, reference %s%s", kind, reference, more, exc_info=exc)
+        elif action == "note":
+            log.error("unhandled error %s again, reference %s (traceback logged the first time)", kind, reference)
+
+
+unexpected_errors = UnexpectedErrors()
+
+
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     headers: dict[str, str] = {}
     if isinstance(exc, Problem):
@@ -149,7 +201,7 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         extra = {}
     elif isinstance(exc, NotFoundException):
         status, code, errors, detail, extra = 404, "not-found", [], "Nothing lives at this address.", {}
-    elif isinstance(exc, HTTPException):
+    elif isinstance(exc, HTTPException) and exc.status_code < 500:
         status, code, errors, extra = (
             exc.status_code,
             TITLES.get(exc.status_code, "error").lower().replace(" ", "-"),
@@ -160,17 +212,20 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         headers = dict(exc.headers or {})
     else:
         reference = secrets.token_hex(6)
-        log.exception("unhandled error, reference %s", reference)
-        status, code, errors, extra = HTTP_500_INTERNAL_SERVER_ERROR, "internal-error", [], {"reference": reference}
+        unexpected_errors.report(exc, reference)
+        status = exc.status_code if isinstance(exc, HTTPException) else HTTP_500_INTERNAL_SERVER_ERROR
+        code, errors, extra = "internal-error", [], {"reference": reference}
         detail = f"An unexpected error happened and nothing was saved. Quote reference {reference} if you contact us."
     body = problem_body(status, detail, code, errors, **extra)
     if _wants_problem(request):
         return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
-    if status == 401:
-        # A person whose session ended is sent to sign in, not shown an error.
+    if status == 401 or code == "two-step-required":
+        # A person whose session ended is sent to sign in, not shown an error; a clinician who has still to set up
+        # two-step sign-in, to its set-up.
         from litestar.response import Redirect
 
-        return Redirect("/sign-in", status_code=303)  # type: ignore[return-value]
+        target = "/sign-in" if status == 401 else "/account/two-step"
+        return Redirect(target, status_code=303)  # type: ignore[return-value]
     from backend.web.pages import render_error_page
 
     return render_error_page(request, body, headers)

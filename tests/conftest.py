@@ -23,6 +23,7 @@ from litestar import Litestar
 from backend.app import create_app
 from backend.config import Settings
 from tests.support.databases import DatabaseServer, make_database_server, migrate
+from tests.support.mail import smtp  # noqa: F401  (a fixture: a real SMTP server and its mailbox)
 
 logging.getLogger("httpx").setLevel(logging.WARNING)
 # In CI every run explores the same examples, so a submission is judged on its code, not on the dice; on a developer's
@@ -62,13 +63,18 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "flag_delay_seconds": 0,
         # Every test browser comes from the same address; the limits have tests of their own.
         "limit_sign_in_per_address": 1_000_000,
-        "limit_sign_in_per_account": 1_000_000,
+        "sign_in_free_failures": 1_000_000,
         "limit_register_per_address": 1_000_000,
         "limit_writes_per_minute": 1_000_000,
         "limit_redeem_per_hour": 1_000_000,
     }
     values.update(overrides)
     return Settings(**values)
+
+
+def production_settings(database_url: str, **overrides: Any) -> Settings:
+    """Settings as in production (https, production rules), for the clients' https://testserver.local."""
+    return make_settings(database_url, environment="production", base_url="https://testserver.local", **overrides)
 
 
 @pytest.fixture(scope="session")

@@ -29,6 +29,9 @@ AUTH_PARAMETERS = {"principal": None, "patient": "patient", "clinician": "clinic
 # A handler with this option needs a caller of the role it names, but leaves the session look-up to its own work: the
 # grouped episode writer resolves the cookies of a whole batch of requests in one query (backend/diary/writer.py).
 SESSION_IN_WRITER = "session_in_writer"
+# A handler with this option is open to a clinician who has yet to set up two-step sign-in where it is required; every
+# other one sends them to set it up first, before any patient's diary (ASVS 6.3.3).
+TWO_STEP_SET_UP = "two_step_set_up"
 
 
 async def authenticate(request: Request[Any, Any, Any], *, defer: bool = True) -> None:
@@ -56,7 +59,13 @@ async def authenticate(request: Request[Any, Any, Any], *, defer: bool = True) -
         raise Problem(403, "Only patients keep a diary.", code="patients-only")
     if "clinician" in wanted and not principal.is_clinician:
         raise Problem(403, "This page is for clinicians.", code="clinicians-only")
+    if needs_two_step(principal, settings) and not handler.opt.get(TWO_STEP_SET_UP):
+        raise Problem(403, "Set up two-step sign-in before you see patients' diaries.", code="two-step-required")
     request.state.principal = principal
+
+
+def needs_two_step(principal: Principal, settings: Settings) -> bool:
+    return principal.is_clinician and settings.two_step_required and not principal.two_step
 
 
 async def confirm_caller(request: Request[Any, Any, Any]) -> None:

@@ -6,10 +6,12 @@ different X-Forwarded-For.
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import functools
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, case, select
@@ -30,9 +32,10 @@ REGISTER_WINDOW = dt.timedelta(hours=1)
 WRITE_WINDOW = dt.timedelta(minutes=1)
 
 
-async def sign_in_attempt(db: AsyncSession, settings: Settings, address: str, email: str) -> None:
+async def sign_in_attempt(db: AsyncSession, settings: Settings, address: str) -> None:
+    """The address's attempts at any account; each account at each address also has its own growing delay
+    (throttle.py), which is what stops password guessing without letting anyone lock an account."""
     await hit(db, f"sign-in:{address}", settings.limit_sign_in_per_address, SIGN_IN_WINDOW)
-    await hit(db, f"sign-in:{email.strip().lower()}", settings.limit_sign_in_per_account, SIGN_IN_WINDOW)
 
 
 async def registration_attempt(db: AsyncSession, settings: Settings, address: str) -> None:
@@ -106,13 +109,41 @@ def current(db: Session | Connection, keys: list[str], window: dt.timedelta, now
     return {key: total for key, total, since in found.all() if since >= start}
 
 
-def too_many(now: dt.datetime, window: dt.timedelta) -> Problem:
-    retry = max(1, math.ceil((window_start(now, window) + window - now).total_seconds()))
+@dataclass(frozen=True)
+class Quota:
+    """What a limited request leaves of its limit, for the RateLimit-* headers (IETF httpapi ratelimit-headers)."""
+
+    limit: int
+    remaining: int
+    reset: int  # seconds until the window starts again
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(self.remaining),
+            "RateLimit-Reset": str(self.reset),
+        }
+
+
+# The tightest quota counted while answering the current request: the app adds its headers to the answer. Each
+# request runs in a context of its own (the app resets this at the start of every request).
+current_quota: contextvars.ContextVar[Quota | None] = contextvars.ContextVar("current_quota", default=None)
+
+
+def _seconds_left(now: dt.datetime, window: dt.timedelta) -> int:
+    return max(1, math.ceil((window_start(now, window) + window - now).total_seconds()))
+
+
+def too_many(now: dt.datetime, window: dt.timedelta, limit: int | None = None) -> Problem:
+    retry = _seconds_left(now, window)
+    headers = {"Retry-After": str(retry), "RateLimit-Remaining": "0", "RateLimit-Reset": str(retry)}
+    if limit is not None:
+        headers["RateLimit-Limit"] = str(limit)
     return Problem(
         429,
         f"Too many attempts. Please wait {math.ceil(retry / 60)} minute(s) and try again.",
         code="too-many-requests",
-        headers={"Retry-After": str(retry)},
+        headers=headers,
     )
 
 
@@ -125,4 +156,8 @@ async def hit(
     if commit:
         await db.commit()
     if total > limit:
-        raise too_many(now, window)
+        raise too_many(now, window, limit)
+    quota = Quota(limit, max(0, limit - total), _seconds_left(now, window))
+    known = current_quota.get()
+    if known is None or quota.remaining < known.remaining:
+        current_quota.set(quota)

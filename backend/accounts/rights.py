@@ -20,9 +20,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import services
+from backend.accounts.cookies import cleared_session_cookie
 from backend.accounts.dependencies import provide_patient
 from backend.accounts.models import RateCounter, User
-from backend.accounts.routes import cleared_session_cookie
 from backend.accounts.sessions import Principal, client_address
 from backend.care.audit import audit_event
 from backend.care.fhir import load_bundle
@@ -139,7 +139,7 @@ async def erase_account(
     if user is None:
         raise Problem(403, "That password is not right. Nothing was erased.", code="bad-password")
     # One transaction: either everything goes, or nothing does.
-    await db.execute(sql_delete(RateCounter).where(RateCounter.key == f"sign-in:{principal.email}"))
+    await db.execute(sql_delete(RateCounter).where(RateCounter.key == f"reset-mail:{principal.user_id}"))
     await db.execute(sql_delete(User).where(User.id == principal.user_id))
     db.add(audit_event(None, "account.erase", patient_id=principal.user_id if principal.is_patient else None,
                        entity=f"user:{principal.user_id}", address=client_address(request)))  # fmt: skip

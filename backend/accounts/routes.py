@@ -1,17 +1,37 @@
-"""Accounts over JSON: /api/v1/auth/... (the browser pages in backend/web use the same services)."""
+"""Accounts over JSON: /api/v1/auth/... (the pages in pages.py call the same services)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from litestar import Request, Response, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import Cookie
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts import limits, services
+from backend import mail
+from backend.accounts import credentials, services
+from backend.accounts.cookies import (
+    anonymous_cookie,
+    challenge_cookie,
+    challenge_from,
+    cleared_challenge_cookie,
+    cleared_session_cookie,
+    device_cookie,
+    device_from,
+    session_cookie,
+)
 from backend.accounts.csrf import expected_token
-from backend.accounts.models import User
-from backend.accounts.schemas import RegisterIn, SessionOut, SignInIn, UserOut
+from backend.accounts.schemas import (
+    CodeIn,
+    RegisterIn,
+    ResetIn,
+    ResetRequested,
+    ResetRequestIn,
+    SessionOut,
+    SignInIn,
+    UserOut,
+)
 from backend.accounts.sessions import (
     ANON_CSRF_COOKIE,
     Principal,
@@ -20,47 +40,39 @@ from backend.accounts.sessions import (
     end_session,
     new_anonymous_token,
     resolve,
-    session_cookie_name,
     session_token_from,
-    start_session,
 )
-from backend.care.audit import audit_event
 from backend.config import Settings
-from backend.problems import Problem
 
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def session_cookie(settings: Settings, token: str, role: str) -> Cookie:
-    minutes = settings.clinician_absolute_minutes if role == "clinician" else settings.patient_absolute_minutes
-    return Cookie(
-        key=session_cookie_name(settings), value=token, path="/", httponly=True, secure=settings.secure_cookies,
-        samesite="lax", max_age=minutes * 60,
-    )  # fmt: skip
-
-
-def cleared_session_cookie(settings: Settings) -> Cookie:
-    return Cookie(key=session_cookie_name(settings), value="", path="/", httponly=True,
-                  secure=settings.secure_cookies, samesite="lax", max_age=0)  # fmt: skip
-
-
-def anonymous_cookie(settings: Settings, token: str) -> Cookie:
-    return Cookie(key=ANON_CSRF_COOKIE, value=token, path="/", httponly=True, secure=settings.secure_cookies,
-                  samesite="lax")  # fmt: skip
-
-
-def user_out(user: User | Principal) -> UserOut:
-    user_id = user.id if isinstance(user, User) else user.user_id
+def user_out(user: services.User | Principal) -> UserOut:
+    user_id = user.id if isinstance(user, services.User) else user.user_id
     return UserOut(id=user_id, email=user.email, display_name=user.display_name, role=user.role)
 
 
-async def sign_in_user(request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, user: User) -> str:
-    token = await start_session(db, settings, user, replacing=session_token_from(request, settings))
-    db.add(
-        audit_event(None, "auth.sign-in", patient_id=None, entity=f"user:{user.id}", address=client_address(request))
-    )
-    await db.commit()
-    return token
+def later(message: services.Mail | None, settings: Settings) -> BackgroundTask | None:
+    """Sends an account e-mail after the answer has gone, so that the answer's timing is the same with or without."""
+    if message is None:
+        return None
+    return BackgroundTask(mail.send_account_mail, settings, message.to, message.subject, message.text)
+
+
+def signed_in_answer(
+    request: Request[Any, Any, Any], settings: Settings, done: services.SignedIn
+) -> Response[SessionOut]:
+    """A finished sign-in (200, the session cookie) or one waiting for its second step (202, the challenge cookie;
+    the CSRF token stays the anonymous one)."""
+    if done.session is None:
+        assert done.challenge is not None
+        body = SessionOut(user=None, csrf_token=expected_token(request, settings) or "", second_step="code")
+        return Response(body, status_code=202, headers=NO_STORE, cookies=[challenge_cookie(settings, done.challenge)])
+    cookies = [session_cookie(settings, done.session, done.user.role), cleared_challenge_cookie(settings)]
+    if done.device:
+        cookies.append(device_cookie(settings, done.device))
+    body = SessionOut(user=user_out(done.user), csrf_token=csrf_token_for(settings, done.session))
+    return Response(body, status_code=200, headers=NO_STORE, cookies=cookies)
 
 
 @get("/api/v1/auth/session", tags=["auth"], summary="Who is signed in, and the CSRF token for state-changing calls")
@@ -87,26 +99,56 @@ async def get_session(request: Request[Any, Any, Any], db: AsyncSession, setting
 async def register(
     request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, data: RegisterIn
 ) -> Response[SessionOut]:
-    await limits.registration_attempt(db, settings, client_address(request))
-    user = await services.register(db, data)
-    token = await sign_in_user(request, db, settings, user)
-    body = SessionOut(user=user_out(user), csrf_token=csrf_token_for(settings, token))
-    return Response(body, status_code=201, headers=NO_STORE, cookies=[session_cookie(settings, token, user.role)])
+    """An address that already has an account gets the same answer (its owner is told by e-mail instead)."""
+    done = await services.register(
+        db, settings, data, address=client_address(request), replacing=session_token_from(request, settings)
+    )
+    user = UserOut(id=done.user_id, email=done.email, display_name=done.display_name, role=done.role)
+    body = SessionOut(user=user, csrf_token=csrf_token_for(settings, done.session))
+    cookies = [session_cookie(settings, done.session, done.role)]
+    return Response(body, status_code=201, headers=NO_STORE, cookies=cookies, background=later(done.mail, settings))
 
 
-@post("/api/v1/auth/sign-in", tags=["auth"], status_code=200, summary="Sign in with e-mail and password")
+@post(
+    "/api/v1/auth/sign-in",
+    tags=["auth"],
+    status_code=200,
+    summary="Sign in with e-mail and password (202 when a second-step code is needed)",
+)
 async def sign_in(
     request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, data: SignInIn
 ) -> Response[SessionOut]:
-    await limits.sign_in_attempt(db, settings, client_address(request), data.email)
-    user = await services.authenticate(db, data.email, data.password)
-    if user is None:
-        db.add(audit_event(None, "auth.sign-in", patient_id=None, outcome="failure", address=client_address(request)))
-        await db.commit()
-        raise Problem(401, "That e-mail and password do not match an account.", code="bad-credentials")
-    token = await sign_in_user(request, db, settings, user)
-    body = SessionOut(user=user_out(user), csrf_token=csrf_token_for(settings, token))
-    return Response(body, headers=NO_STORE, cookies=[session_cookie(settings, token, user.role)])
+    done = await services.sign_in(
+        db,
+        settings,
+        email=data.email,
+        password=data.password,
+        address=client_address(request),
+        replacing=session_token_from(request, settings),
+        device=device_from(request, settings),
+    )
+    return signed_in_answer(request, settings, done)
+
+
+@post(
+    "/api/v1/auth/sign-in/code",
+    tags=["auth"],
+    status_code=200,
+    summary="The second step: a code from the authenticator app, or a recovery code",
+)
+async def sign_in_code(
+    request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, data: CodeIn
+) -> Response[SessionOut]:
+    done = await services.second_step(
+        db,
+        settings,
+        challenge=challenge_from(request, settings),
+        code=data.code,
+        remember=data.remember_device,
+        address=client_address(request),
+        replacing=session_token_from(request, settings),
+    )
+    return signed_in_answer(request, settings, done)
 
 
 @post("/api/v1/auth/sign-out", tags=["auth"], status_code=204, summary="End this session")
@@ -118,4 +160,33 @@ async def sign_out(request: Request[Any, Any, Any], db: AsyncSession, settings: 
     return Response(None, status_code=204, headers=NO_STORE, cookies=[cleared_session_cookie(settings)])
 
 
-ACCOUNT_ROUTES = [get_session, register, sign_in, sign_out]
+@post(
+    "/api/v1/auth/password-reset",
+    tags=["auth"],
+    status_code=202,
+    summary="E-mail a link to set a new password (the same answer whether or not the account exists)",
+)
+async def request_reset(
+    request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, data: ResetRequestIn
+) -> Response[ResetRequested]:
+    message = await credentials.request_reset(db, settings, data.email, address=client_address(request))
+    body = ResetRequested(status="If an account has this address, a link to set a new password is on its way.")
+    return Response(body, status_code=202, headers=NO_STORE, background=later(message, settings))
+
+
+@post(
+    "/api/v1/auth/password-reset/complete",
+    tags=["auth"],
+    status_code=200,
+    summary="Set a new password with the link's token; every session ends, and this browser is signed in",
+)
+async def complete_reset(
+    request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, data: ResetIn
+) -> Response[SessionOut]:
+    done = await credentials.complete_reset(
+        db, settings, data.token, data.new_password, address=client_address(request)
+    )
+    return signed_in_answer(request, settings, done)
+
+
+ACCOUNT_ROUTES = [get_session, register, sign_in, sign_in_code, sign_out, request_reset, complete_reset]

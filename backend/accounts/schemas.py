@@ -27,6 +27,49 @@ class SignInIn(Input, kw_only=True, forbid_unknown_fields=True):
     password: Annotated[str, Meta(max_length=4096)]
 
 
+class CodeIn(Input, kw_only=True, forbid_unknown_fields=True):
+    code: Annotated[str, Meta(min_length=1, max_length=32, description="6 digits from the app, or a recovery code")]
+    remember_device: bool = False
+
+
+class ResetRequestIn(Input, kw_only=True, forbid_unknown_fields=True):
+    email: Annotated[str, Meta(max_length=254)]
+
+
+class ResetIn(Input, kw_only=True, forbid_unknown_fields=True):
+    token: Annotated[str, Meta(min_length=1, max_length=128, description="From the link in the e-mail")]
+    new_password: Annotated[str, Meta(max_length=4096)]
+
+
+class PasswordChangeIn(Input, kw_only=True, forbid_unknown_fields=True):
+    current_password: Annotated[str, Meta(max_length=4096)]
+    new_password: Annotated[str, Meta(max_length=4096)]
+
+
+class PasswordIn(Input, kw_only=True, forbid_unknown_fields=True):
+    password: Annotated[str, Meta(max_length=4096, description="The current password (changing sign-in settings)")]
+
+
+class TwoStepOut(msgspec.Struct, kw_only=True):
+    enabled: bool
+    required: bool
+    recovery_codes_left: int
+
+
+class TwoStepSetupOut(msgspec.Struct, kw_only=True):
+    secret: str  # base32, for typing into an authenticator app
+    otpauth_uri: str  # the same as an otpauth:// address, which the QR code holds
+    qr_svg: str
+
+
+class RecoveryCodesOut(msgspec.Struct, kw_only=True):
+    recovery_codes: list[str]
+
+
+class ResetRequested(msgspec.Struct, kw_only=True):
+    status: str
+
+
 class UserOut(msgspec.Struct, kw_only=True):
     id: uuid.UUID
     email: str
@@ -34,6 +77,8 @@ class UserOut(msgspec.Struct, kw_only=True):
     role: str
 
 
-class SessionOut(msgspec.Struct, kw_only=True):
+class SessionOut(msgspec.Struct, kw_only=True, omit_defaults=True):
     user: UserOut | None
     csrf_token: str
+    # "code" when the password was right and a second-step code is still needed (POST /api/v1/auth/sign-in/code).
+    second_step: str | None = None

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from backend.accounts.models import User, WebSession
+from backend.accounts.models import TwoStepSecret, User, WebSession
 from backend.config import Settings
 from backend.db import utcnow
 
@@ -62,6 +62,7 @@ class Principal:
     display_name: str
     email: str
     session_token: str
+    two_step: bool = False  # a confirmed two-step sign-in set-up (clinicians)
 
     @property
     def is_patient(self) -> bool:
@@ -110,12 +111,21 @@ async def end_all_sessions(db: AsyncSession, user_id: uuid.UUID) -> None:
 
 SESSIONS_AND_USERS = (
     select(
-        WebSession.token_hash, WebSession.last_seen_at, WebSession.idle_expires_at, WebSession.absolute_expires_at,
-        User.id, User.role, User.display_name, User.email, User.disabled_at,
+        WebSession.token_hash,
+        WebSession.last_seen_at,
+        WebSession.idle_expires_at,
+        WebSession.absolute_expires_at,
+        User.id,
+        User.role,
+        User.display_name,
+        User.email,
+        User.disabled_at,
+        TwoStepSecret.confirmed_at,
     )
     .join(User, User.id == WebSession.user_id)
+    .outerjoin(TwoStepSecret, TwoStepSecret.user_id == User.id)
     .where(WebSession.token_hash.in_(bindparam("hashes", expanding=True)))
-)  # fmt: skip
+)
 
 
 def resolve_many(
@@ -140,7 +150,7 @@ def resolve_many(
             idle, _ = _limits(settings, row.role)
             touched.append((row.token_hash, min(now + idle, row.absolute_expires_at)))
         token = by_hash[row.token_hash]
-        found[token] = Principal(row.id, row.role, row.display_name, row.email, token)
+        found[token] = Principal(row.id, row.role, row.display_name, row.email, token, row.confirmed_at is not None)
     if ended:
         db.execute(delete(WebSession).where(WebSession.token_hash.in_(ended)))
     for token_hash, idle_expires_at in touched:

@@ -53,7 +53,7 @@ async def my_csv_export(request: Request[Any, Any, Any], db: AsyncSession, patie
 
 
 def _csv(text: str) -> Response[str]:
-    return Response(text, media_type="text/csv; charset=utf-8", headers={
+    return Response(text, media_type="text/csv", headers={
         "Content-Disposition": 'attachment; filename="spasm-diary.csv"', "Cache-Control": "no-store"})  # fmt: skip
 
 

@@ -31,6 +31,7 @@ from backend.db import utcnow
 from backend.diary.models import CheckIn, Episode, PatientProfile
 from backend.diary.records import zone_of_name
 from backend.diary.schemas import Input
+from backend.diary.validation import OLDEST, text_problem
 from backend.flags.models import Flag, RuleFailure
 from backend.flags.rules.base import URGENCY_RANK
 from backend.problems import FieldError, Problem, invalid
@@ -248,8 +249,17 @@ async def add_ashworth(
     request: Request[Any, Any, Any], db: AsyncSession, clinician: Principal, patient_id: uuid.UUID, data: AshworthIn
 ) -> Response[AshworthOut]:
     await require_link(request, db, clinician, patient_id, "annotate", "ashworth.create")
-    if data.assessed_on > utcnow().date() + dt.timedelta(days=1):
-        raise invalid([FieldError("assessed_on", "is in the future")])
+    errors = []
+    today = utcnow().date()
+    # A grade is recorded at or soon after the examination; a date from another decade is a typo in the year.
+    if data.assessed_on > today + dt.timedelta(days=1):
+        errors.append(FieldError("assessed_on", "is in the future"))
+    elif data.assessed_on < today - OLDEST:
+        errors.append(FieldError("assessed_on", "is more than 10 years ago; check the year"))
+    if data.note is not None and (reason := text_problem(data.note)):
+        errors.append(FieldError("note", reason))
+    if errors:
+        raise invalid(errors)
     row = AshworthGrade(patient_id=patient_id, clinician_id=clinician.user_id, muscle_group=data.muscle_group,
                         side=data.side, grade=data.grade, scale_variant="MAS",
                         assessed_on=data.assessed_on, note=data.note, created_at=utcnow())  # fmt: skip

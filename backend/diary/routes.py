@@ -18,6 +18,7 @@ from litestar.params import Parameter
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend import instants
 from backend.accounts import limits
 from backend.accounts.dependencies import SESSION_IN_WRITER, confirm_caller, provide_patient
 from backend.accounts.sessions import Principal, client_address, session_token_from
@@ -56,6 +57,8 @@ IfMatch = Annotated[
     ),
 ]
 MAX_PAGE = 500
+TIME_RANGE = {"pattern": instants.TIME_PATTERN}  # the years the server takes (backend/instants.py)
+DAY_RANGE = {"pattern": instants.DAY_PATTERN}
 
 
 def _headers(version: int, **extra: str) -> dict[str, str]:
@@ -103,9 +106,12 @@ def _decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
     try:
         text = base64.urlsafe_b64decode(cursor.encode()).decode()
         started, row_id = text.split("|")
-        return dt.datetime.fromisoformat(started), uuid.UUID(row_id)
+        moment, after = dt.datetime.fromisoformat(started), uuid.UUID(row_id)
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise invalid([FieldError("cursor", "is not a cursor this server gave out")]) from exc
+        raise instants.bad_cursor("cursor", "is not a cursor this server gave out") from exc
+    if instants.instant_problem(moment):
+        raise instants.bad_cursor("cursor", "is not a cursor this server gave out")
+    return moment, after
 
 
 def _range(errors: list[FieldError], start: Any, end: Any) -> None:
@@ -239,21 +245,20 @@ class EpisodeController(Controller):
         request: Request[Any, Any, Any],
         db: AsyncSession,
         patient: Principal,
-        start: Annotated[dt.datetime | None, Parameter(query="from", required=False)] = None,
-        end: Annotated[dt.datetime | None, Parameter(query="to", required=False)] = None,
+        start: Annotated[dt.datetime | None, Parameter(query="from", required=False, schema_extra=TIME_RANGE)] = None,
+        end: Annotated[dt.datetime | None, Parameter(query="to", required=False, schema_extra=TIME_RANGE)] = None,
         limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 100,
         cursor: Annotated[str | None, Parameter(max_length=200)] = None,
     ) -> Response[EpisodePage]:
-        errors: list[FieldError] = []
         for name in ("from", "to"):
             raw = request.query_params.get(name)
             if raw is not None and not re.match(r"^\d{4}-\d{2}-\d{2}T", raw):
-                errors.append(FieldError(name, "must be a date and time such as 2026-11-01T00:00:00Z"))
-        for name, value in (("from", start), ("to", end)):
-            if value is not None and value.tzinfo is None:
-                errors.append(FieldError(name, "needs a UTC offset, for example 2026-11-01T00:00:00Z"))
-        if not errors:
-            _range(errors, start, end)
+                raise instants.bad_parameter(name, "must be a date and time such as 2026-11-01T00:00:00Z")
+        instants.checked_instant(start, "from")
+        instants.checked_instant(end, "to")
+        after = _decode_cursor(cursor) if cursor else None
+        errors: list[FieldError] = []
+        _range(errors, start, end)
         if errors:
             raise invalid(errors)
         query = select(Episode).where(Episode.patient_id == patient.user_id, Episode.deleted_at.is_(None))
@@ -261,8 +266,8 @@ class EpisodeController(Controller):
             query = query.where(Episode.started_at >= start)
         if end is not None:
             query = query.where(Episode.started_at < end)
-        if cursor:
-            after_time, after_id = _decode_cursor(cursor)
+        if after is not None:
+            after_time, after_id = after
             query = query.where(
                 or_(Episode.started_at < after_time, and_(Episode.started_at == after_time, Episode.id < after_id))
             )
@@ -305,10 +310,12 @@ class CheckInController(Controller):
         self,
         db: AsyncSession,
         patient: Principal,
-        start: Annotated[dt.date | None, Parameter(query="from", required=False)] = None,
-        end: Annotated[dt.date | None, Parameter(query="to", required=False)] = None,
+        start: Annotated[dt.date | None, Parameter(query="from", required=False, schema_extra=DAY_RANGE)] = None,
+        end: Annotated[dt.date | None, Parameter(query="to", required=False, schema_extra=DAY_RANGE)] = None,
         limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 100,
     ) -> Response[list[CheckInOut]]:
+        instants.checked_day(start, "from")
+        instants.checked_day(end, "to")
         errors: list[FieldError] = []
         _range(errors, start, end)
         if errors:

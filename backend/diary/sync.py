@@ -28,13 +28,13 @@ from litestar.response import Response
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend import instants
 from backend.accounts.dependencies import provide_patient
 from backend.accounts.sessions import Principal
 from backend.db import utcnow
 from backend.diary import records
 from backend.diary.models import CheckIn, Episode, PennRating, Regimen
 from backend.diary.schemas import CheckInOut, EpisodeOut, PennOut, RegimenOut
-from backend.problems import FieldError, invalid
 
 OVERLAP = dt.timedelta(seconds=60)
 MAX_PAGE = 500
@@ -73,7 +73,12 @@ def encode_cursor(positions: dict[str, Position]) -> str:
     return base64.urlsafe_b64encode(json.dumps(raw, separators=(",", ":")).encode()).decode()
 
 
+NOT_OURS = "is not a cursor this server gave out; start again without it"
+
+
 def decode_cursor(cursor: str | None) -> dict[str, Position]:
+    """The positions in a cursor, each a time in the plausible range and a key of its record type's form; anything
+    else is a 400 naming ``since`` (a phone that gets one starts again without a cursor)."""
     if not cursor:
         return {}
     try:
@@ -81,12 +86,14 @@ def decode_cursor(cursor: str | None) -> dict[str, Position]:
         positions: dict[str, Position] = {}
         for code, (when, key) in raw.items():
             moment = dt.datetime.fromisoformat(when)
-            if code not in FEEDS or moment.tzinfo is None or not (key is None or isinstance(key, str)):
+            if code not in FEEDS or instants.instant_problem(moment) or not (key is None or isinstance(key, str)):
                 raise ValueError(code)
+            if key is not None:
+                _key_value(FEEDS[code][1], key)
             positions[code] = (moment, key)
         return positions
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, AttributeError) as exc:
-        raise invalid([FieldError("since", "is not a cursor this server gave out; start again without it")]) from exc
+        raise instants.bad_cursor("since", NOT_OURS) from exc
 
 
 def _key_value(column: Any, key: str) -> Any:
@@ -106,10 +113,7 @@ async def _read(db: AsyncSession, patient_id: uuid.UUID, code: str, position: Po
         if key is None:
             query = query.where(model.updated_at >= when)
         else:
-            try:
-                after = _key_value(key_column, key)
-            except ValueError as exc:
-                raise invalid([FieldError("since", "is not a cursor this server gave out")]) from exc
+            after = _key_value(key_column, key)  # decode_cursor has checked that it parses
             query = query.where(or_(model.updated_at > when, and_(model.updated_at == when, key_column > after)))
     rows = list((await db.execute(query.order_by(model.updated_at, key_column).limit(limit + 1))).scalars())
     more = len(rows) > limit

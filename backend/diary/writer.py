@@ -312,7 +312,7 @@ class EpisodeWriter:
                 outcomes[i] = episode_on_quiet_day(day)  # "no episodes today" says otherwise: nothing is saved
                 continue
             if left[principal.user_id] <= 0:
-                outcomes[i] = limits.too_many(now, limits.WRITE_WINDOW)
+                outcomes[i] = limits.too_many(now, limits.WRITE_WINDOW, self.settings.limit_writes_per_minute)
                 continue
             left[principal.user_id] -= 1
             counted[keys[principal.user_id]] += 1

@@ -12,10 +12,8 @@ import base64
 import datetime as dt
 import json
 import logging
-import smtplib
 import uuid
 from dataclasses import dataclass
-from email.message import EmailMessage
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -23,7 +21,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend import mail
 from backend.config import Settings
+from backend.reminders import endpoints
 from backend.reminders.models import PushSubscription, ServerKey
 
 log = logging.getLogger("spasm.reminders")
@@ -66,13 +66,23 @@ class Outcome:
     gone: bool = False
 
 
-def _push_one(subscription: PushSubscription, payload: dict[str, str], keys: VapidKeys, subject: str) -> Outcome:
+def _push_one(
+    subscription: PushSubscription, payload: dict[str, str], keys: VapidKeys, subject: str, pinned: endpoints.PushTarget
+) -> Outcome:
     from pywebpush import WebPushException, webpush
 
     info = {"endpoint": subscription.endpoint, "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth}}
     try:
-        answer = webpush(info, json.dumps(payload), vapid_private_key=_b64url(keys.private_der),
-                         vapid_claims={"sub": subject}, ttl=24 * 3600, timeout=10)  # fmt: skip
+        with endpoints.pinned_session(pinned) as session:
+            answer = webpush(
+                info,
+                json.dumps(payload),
+                vapid_private_key=_b64url(keys.private_der),
+                vapid_claims={"sub": subject},
+                ttl=24 * 3600,
+                timeout=10,
+                requests_session=session,
+            )
         return Outcome("push", True, str(getattr(answer, "status_code", "")))
     except WebPushException as exc:
         status = exc.response.status_code if exc.response is not None else None
@@ -81,35 +91,53 @@ def _push_one(subscription: PushSubscription, payload: dict[str, str], keys: Vap
         return Outcome("push", False, type(exc).__name__)
 
 
-async def push(db: AsyncSession, settings: Settings, patient_id: uuid.UUID, payload: dict[str, str]) -> list[Outcome]:
-    subscriptions = list((await db.execute(select(PushSubscription).where(
-        PushSubscription.patient_id == patient_id))).scalars())  # fmt: skip
+async def _push_checked(
+    subscription: PushSubscription,
+    payload: dict[str, str],
+    keys: VapidKeys,
+    settings: Settings,
+    resolver: endpoints.Resolver,
+) -> Outcome:
+    """Resolves and checks the endpoint again right before sending (endpoints.py says why), then sends to the address
+    just checked. An endpoint the rules no longer allow is dropped, like one the push service forgot; one that
+    resolves to a private address now is tried again later, as after a network failure."""
+    hosts = endpoints.allowed_hosts(settings.push_allowed_hosts)
+    try:
+        pinned = await endpoints.target(
+            subscription.endpoint, production=settings.production, hosts=hosts, resolver=resolver
+        )
+    except endpoints.Refused as refused:
+        gone = settings.production and not endpoints.allowed(subscription.endpoint, hosts)
+        return Outcome("push", False, f"refused: {refused}", gone=gone)
+    return await asyncio.to_thread(_push_one, subscription, payload, keys, settings.vapid_subject, pinned)
+
+
+async def push(
+    db: AsyncSession,
+    settings: Settings,
+    patient_id: uuid.UUID,
+    payload: dict[str, str],
+    resolver: endpoints.Resolver = endpoints.system_resolver,
+) -> list[Outcome]:
+    query = select(PushSubscription).where(PushSubscription.patient_id == patient_id)
+    subscriptions = list((await db.execute(query)).scalars())
     if not subscriptions:
         return []
     keys = await vapid_keys(db)
-    outcomes = await asyncio.gather(*(asyncio.to_thread(_push_one, s, payload, keys, settings.vapid_subject)
-                                      for s in subscriptions))  # fmt: skip
+    outcomes = await asyncio.gather(*(_push_checked(s, payload, keys, settings, resolver) for s in subscriptions))
     for subscription, outcome in zip(subscriptions, outcomes, strict=True):
         if outcome.gone:
-            await db.execute(delete(PushSubscription).where(PushSubscription.patient_id == patient_id,
-                                                            PushSubscription.id == subscription.id))  # fmt: skip
+            await db.execute(
+                delete(PushSubscription).where(
+                    PushSubscription.patient_id == patient_id, PushSubscription.id == subscription.id
+                )
+            )
     return list(outcomes)
 
 
 def _mail(settings: Settings, to: str, subject: str, text: str) -> Outcome:
-    message = EmailMessage()
-    message["From"], message["To"], message["Subject"] = settings.smtp_from, to, subject
-    message.set_content(text)
-    try:
-        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10) as smtp:
-            if settings.smtp_starttls:
-                smtp.starttls()
-            if settings.smtp_user:
-                smtp.login(settings.smtp_user, settings.smtp_password)
-            smtp.send_message(message)
-        return Outcome("email", True, "accepted")
-    except (OSError, smtplib.SMTPException) as exc:
-        return Outcome("email", False, type(exc).__name__)
+    failure = mail.send(settings, to, subject, text)
+    return Outcome("email", failure is None, failure or "accepted")
 
 
 async def email(settings: Settings, to: str, title: str, language: str) -> Outcome | None:

@@ -22,7 +22,7 @@ from backend.accounts.models import User
 from backend.config import Settings
 from backend.diary.models import PatientProfile
 from backend.diary.records import zone_of
-from backend.reminders import delivery, services
+from backend.reminders import delivery, endpoints, services
 from backend.reminders.models import DeliveryAttempt, Reminder
 
 log = logging.getLogger("spasm.reminders")
@@ -30,9 +30,16 @@ PLAN_EVERY = dt.timedelta(minutes=10)
 
 
 class Dispatcher:
-    def __init__(self, maker: async_sessionmaker[AsyncSession], settings: Settings, name: str | None = None) -> None:
+    def __init__(
+        self,
+        maker: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        name: str | None = None,
+        resolver: endpoints.Resolver = endpoints.system_resolver,
+    ) -> None:
         self.maker = maker
         self.settings = settings
+        self.resolver = resolver
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.task: asyncio.Task[None] | None = None
         self.planned_at: dt.datetime | None = None
@@ -104,7 +111,7 @@ class Dispatcher:
                 return 0
             payload = {"title": reminder.title, "body": reminder.body, "url": reminder.link or "/reminders",
                        "tag": reminder.key}  # fmt: skip
-            outcomes = await delivery.push(db, self.settings, reminder.patient_id, payload)
+            outcomes = await delivery.push(db, self.settings, reminder.patient_id, payload, self.resolver)
             prefs = await db.get(services.ReminderPreferences, reminder.patient_id)
             if prefs is not None and prefs.email:
                 mailed = await delivery.email(self.settings, user.email, reminder.title, profile.language)

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import ipaddress
 import secrets
 import uuid
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 import msgspec
 from litestar import Request, Response, delete, get, post, put
@@ -28,8 +26,9 @@ from backend.db import utcnow
 from backend.diary.models import PatientProfile
 from backend.diary.records import zone_of
 from backend.diary.schemas import ClockTime, Input
+from backend.diary.validation import text_problem
 from backend.problems import FieldError, Problem, invalid, not_found
-from backend.reminders import calendar, delivery, services
+from backend.reminders import calendar, delivery, endpoints, services
 from backend.reminders.models import Appointment, CalendarFeed, PushSubscription, Reminder, ReminderPreferences
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -205,31 +204,21 @@ async def push_key(db: AsyncSession) -> dict[str, str]:
     return {"public_key": (await delivery.vapid_keys(db)).public}
 
 
-def public_push_service(endpoint: str) -> bool:
-    """A push endpoint must be a public https address: the server posts to it, and must not be made to post into
-    its own network (SSRF). Literal private, loopback and link-local addresses and local names are refused."""
-    parts = urlsplit(endpoint)
-    host = (parts.hostname or "").lower()
-    if (
-        parts.scheme != "https"
-        or not host
-        or host == "localhost"
-        or host.endswith((".local", ".internal", ".localhost"))
-    ):
-        return False
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return "." in host
-    return address.is_global
-
-
 @post("/api/v1/push/subscriptions", tags=["reminders"], status_code=201,
       summary="Send reminders to this browser by Web Push", dependencies=PATIENT)  # fmt: skip
-async def subscribe(db: AsyncSession, settings: Settings, patient: Principal,
-                    data: PushSubscriptionIn) -> Response[dict[str, str]]:  # fmt: skip
-    if settings.production and not public_push_service(data.endpoint):
-        raise invalid([FieldError("endpoint", "must be the https address of a public push service")])
+async def subscribe(
+    request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, patient: Principal, data: PushSubscriptionIn
+) -> Response[dict[str, str]]:
+    if settings.production:  # checked again before every send (endpoints.py)
+        try:
+            await endpoints.target(
+                data.endpoint,
+                production=True,
+                hosts=endpoints.allowed_hosts(settings.push_allowed_hosts),
+                resolver=request.app.state.dispatcher.resolver,
+            )
+        except endpoints.Refused as refused:
+            raise invalid([FieldError("endpoint", str(refused))]) from refused
     existing = (await db.execute(select(PushSubscription).where(
         PushSubscription.patient_id == patient.user_id, PushSubscription.endpoint == data.endpoint))).scalar_one_or_none()  # fmt: skip
     if existing is None:
@@ -285,7 +274,7 @@ async def calendar_feed(db: AsyncSession, token: str) -> Response[bytes]:
     if feed is None:
         raise not_found("calendar")
     body = await calendar.feed(db, feed.patient_id, utcnow())
-    return Response(body, media_type="text/calendar; charset=utf-8", headers=NO_STORE)
+    return Response(body, media_type="text/calendar", headers=NO_STORE)  # Litestar adds the one charset
 
 
 def _appointment_out(a: Appointment) -> AppointmentOut:
@@ -301,6 +290,12 @@ async def schedule(request: Request[Any, Any, Any], db: AsyncSession, clinician:
         raise invalid([FieldError("starts_at", "must be in the future")])
     if data.starts_at > now + dt.timedelta(days=731):
         raise invalid([FieldError("starts_at", "must be within two years")])
+    errors = []
+    for name, value, one_line in (("place", data.place, True), ("note", data.note, False)):
+        if value and (reason := text_problem(value, one_line=one_line)):  # the patterns let direction overrides by
+            errors.append(FieldError(name, reason))
+    if errors:
+        raise invalid(errors)
     row = Appointment(patient_id=patient_id, clinician_id=clinician.user_id, starts_at=data.starts_at,
                       minutes=data.minutes, place=data.place, note=data.note, created_at=now)  # fmt: skip
     db.add(row)  # require_link has recorded the access in the audit log

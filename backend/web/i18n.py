@@ -97,7 +97,10 @@ def _extract() -> None:
         template.add(message, locations=[(filename, lineno)])
     python_keywords = {"_t": (2,), "t": None, "translate": (2,), "N_": None}
     # Where people's words come from Python (the flag rules' own `t` is their thresholds, so only wording.py there).
-    areas = [(pattern, "python") for pattern in ("web/**.py", "reminders/**.py", "education/**.py", "flags/wording.py")]
+    areas = [
+        (pattern, "python")
+        for pattern in ("web/**.py", "accounts/**.py", "reminders/**.py", "education/**.py", "flags/wording.py")
+    ]
     for filename, lineno, message, _comments, _context in extract_from_dir(Path(__file__).resolve().parents[1], areas,
                                                                            {}, python_keywords):  # fmt: skip
         template.add(message, locations=[(f"backend/{filename}", lineno)])

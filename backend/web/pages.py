@@ -1,32 +1,26 @@
-"""Browser pages: sign in, register, sign out and each role's home. Plain HTML forms, so they work without script."""
+"""Browser pages: the page helper every area uses, and each role's home. Plain HTML forms, so they work without script
+(signing in, registering and signing out are in backend/accounts/pages.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 import uuid
 from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.di import Provide
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
 from litestar.response import Redirect, Template
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts import limits, services
+from backend.accounts.cookies import anonymous_cookie
 from backend.accounts.csrf import expected_token
-from backend.accounts.dependencies import provide_clinician
-from backend.accounts.routes import anonymous_cookie, cleared_session_cookie, session_cookie, sign_in_user
-from backend.accounts.schemas import RegisterIn
+from backend.accounts.dependencies import needs_two_step, provide_clinician
 from backend.accounts.sessions import (
-    ANON_CSRF_COOKIE,
     Principal,
     client_address,
     csrf_token_for,
-    end_session,
     new_anonymous_token,
     resolve,
     session_token_from,
@@ -42,14 +36,10 @@ from backend.flags import lifecycle
 from backend.flags.models import LIVE_STATUSES, Flag
 from backend.flags.routes import _order
 from backend.flags.wording import patient_words
-from backend.problems import FieldError, Problem, invalid
 from backend.reports.charts import bars
 from backend.web.i18n import best_language, template_functions
 
 NO_STORE = {"Cache-Control": "no-store"}
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
-FORM_LABELS = {"email": "E-mail", "password": "Password", "display_name": "Your name", "time_zone": "Time zone"}
-Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
 def _csrf(request: Request[Any, Any, Any], settings: Settings) -> tuple[str, list[Cookie]]:
@@ -61,8 +51,15 @@ def _csrf(request: Request[Any, Any, Any], settings: Settings) -> tuple[str, lis
     return csrf_token_for(settings, anon), [anonymous_cookie(settings, anon)]
 
 
-def page(request: Request[Any, Any, Any], settings: Settings, name: str, status: int = 200,
-         language: str | None = None, **context: Any) -> Template:  # fmt: skip
+def page(
+    request: Request[Any, Any, Any],
+    settings: Settings,
+    name: str,
+    status: int = 200,
+    language: str | None = None,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> Template:
     token, cookies = _csrf(request, settings)
     words = template_functions(language or best_language(request.headers.get("accept-language")))
     me = context.get("me")
@@ -72,7 +69,7 @@ def page(request: Request[Any, Any, Any], settings: Settings, name: str, status:
         template_name=name,
         context={"csrf_token": token, **words, **context},
         status_code=status,
-        headers={**NO_STORE, **offline},
+        headers={**NO_STORE, **offline, **(headers or {})},
         cookies=cookies,
     )
 
@@ -96,6 +93,8 @@ async def home(request: Request[Any, Any, Any], db: AsyncSession, settings: Sett
     principal = await _principal(request, db, settings)
     if principal is None:
         return Redirect("/sign-in")
+    if needs_two_step(principal, settings):
+        return Redirect("/account/two-step", status_code=303)
     if principal.is_clinician:
         return await clinician_home(request, db, settings, principal)
     return await patient_home(request, db, settings, principal)
@@ -195,63 +194,4 @@ async def mark_reviewed_form(
     return Redirect("/", status_code=303)
 
 
-@get("/sign-in", include_in_schema=False)
-async def sign_in_page(request: Request[Any, Any, Any], settings: Settings) -> Template:
-    return page(request, settings, "sign_in.html", erased=request.query_params.get("erased") == "1")
-
-
-@post("/sign-in", include_in_schema=False, status_code=303)
-async def sign_in_form(
-    request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, data: dict[str, str] = Form
-) -> Response[Any]:
-    email, password = data.get("email", "")[:254], data.get("password", "")[:4096]
-    await limits.sign_in_attempt(db, settings, client_address(request), email)
-    user = await services.authenticate(db, email, password) if email and password else None
-    if user is None:
-        return page(request, settings, "sign_in.html", status=400, email=email,
-                    error="That e-mail and password do not match an account. Check them and try again.")  # fmt: skip
-    token = await sign_in_user(request, db, settings, user)
-    return Redirect("/", status_code=303, cookies=[session_cookie(settings, token, user.role)])
-
-
-@get("/register", include_in_schema=False)
-async def register_page(request: Request[Any, Any, Any], settings: Settings) -> Template:
-    return page(request, settings, "register.html", form={})
-
-
-@post("/register", include_in_schema=False, status_code=303)
-async def register_form(
-    request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, data: dict[str, str] = Form
-) -> Response[Any]:
-    form = {k: data.get(k, "") for k in ("email", "display_name", "role", "time_zone")}
-    await limits.registration_attempt(db, settings, client_address(request))
-    try:
-        parsed = RegisterIn(
-            email=form["email"][:254].strip(),
-            password=data.get("password", "")[:4096],
-            display_name=form["display_name"][:100],
-            role="clinician" if form["role"] == "clinician" else "patient",
-            time_zone=form["time_zone"][:64] or "UTC",
-            language=best_language(request.headers.get("accept-language")),  # type: ignore[arg-type]
-        )
-        if not EMAIL.match(parsed.email):
-            raise invalid([FieldError("email", "is not an e-mail address such as name@example.com")])
-        user = await services.register(db, parsed)
-    except Problem as problem:
-        messages = [f"{FORM_LABELS.get(e.field, e.field)}: {e.reason}" for e in problem.errors] or [str(problem.detail)]
-        return page(request, settings, "register.html", status=400, form=form, errors=messages)
-    token = await sign_in_user(request, db, settings, user)
-    return Redirect("/", status_code=303, cookies=[session_cookie(settings, token, user.role)])
-
-
-@post("/sign-out", include_in_schema=False, status_code=303)
-async def sign_out_form(request: Request[Any, Any, Any], db: AsyncSession, settings: Settings) -> Response[Any]:
-    token = session_token_from(request, settings)
-    if token:
-        await end_session(db, token)
-        await db.commit()
-    cookies = [cleared_session_cookie(settings), Cookie(key=ANON_CSRF_COOKIE, value="", path="/", max_age=0)]
-    return Redirect("/sign-in", status_code=303, cookies=cookies)
-
-
-PAGE_ROUTES = [home, sign_in_page, sign_in_form, register_page, register_form, sign_out_form, mark_reviewed_form]
+PAGE_ROUTES = [home, mark_reviewed_form]

@@ -52,7 +52,7 @@ async def service_worker() -> Response[str]:
     source = (PWA / "sw.js").read_text(encoding="utf-8")
     source = source.replace("__VERSION__", _version()).replace("__SHELL__", json.dumps(SHELL))
     # no-cache: the browser checks for a new worker on every visit (it never trusts a cached copy for long anyway)
-    return Response(source, media_type="text/javascript; charset=utf-8",
+    return Response(source, media_type="text/javascript",
                     headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/"})  # fmt: skip
 
 

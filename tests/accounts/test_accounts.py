@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from litestar import Litestar
@@ -205,19 +206,46 @@ async def test_session_limits_depend_on_the_role(browser: Any, app: Litestar) ->
         assert abs(row.absolute_expires_at - row.created_at - absolute) < dt.timedelta(seconds=5)
 
 
-async def test_the_same_email_cannot_register_twice_whatever_its_capitals(browser: Any, app: Litestar) -> None:
+def answer_shape(response: httpx.Response) -> tuple[Any, ...]:
+    """What a stranger can compare between two registrations: the status, the body's fields and types, the cookies
+    set with their attributes (not their random values)."""
+    body = response.json()
+    cookies = sorted(
+        (h.split("=", 1)[0], tuple(sorted(cookie_attributes(h).items())))
+        for h in response.headers.get_list("set-cookie")
+    )
+    return (
+        response.status_code,
+        sorted(body),
+        sorted(body["user"]),
+        {k: type(v).__name__ for k, v in body["user"].items()},
+        len(body["csrf_token"]),
+        cookies,
+        response.headers.get("cache-control"),
+    )
+
+
+async def test_a_taken_email_gets_the_same_answer_and_signs_nobody_in(browser: Any, app: Litestar) -> None:
+    """Registration must not tell whether an e-mail has an account (the owner is told by e-mail instead:
+    tests/accounts/test_account_security.py); the account itself is untouched, whatever the capitals."""
     first = await anonymous(browser)
     email = new_email("Twice")
-    assert (await first.post("/api/v1/auth/register", json=registration(email=email))).status_code == 201
+    fresh = await first.post("/api/v1/auth/register", json=registration(email=email))
+    assert fresh.status_code == 201
+    owner = await user_row(app, email)
+    assert owner is not None
 
     for variant in (email, email.upper(), email.swapcase()):
         again = await anonymous(browser)
         response = await again.post("/api/v1/auth/register", json=registration(email=variant, display_name="Impostor"))
-        problem = assert_problem(response, 409)
-        assert problem["code"] == "email-taken"
-        assert set_cookie_header(response, SESSION_COOKIE) is None
+        assert answer_shape(response) == answer_shape(fresh)
+        assert response.json()["user"]["id"] != str(owner.id)
+        assert response.json()["user"]["email"] == email.lower()
+        assert await signed_in_status(again) == 401  # the cookie it got opens nothing
+        assert (await again.client.get("/api/v1/auth/session")).json()["user"] is None
     row = await user_row(app, email)
-    assert row is not None and row.display_name == "Ana Test"
+    assert row is not None and row.display_name == "Ana Test" and row.password_hash == owner.password_hash
+    assert await signed_in_status(first) == 200  # the owner's own session is untouched
 
 
 async def test_the_email_is_stored_in_lower_case_and_signs_in_with_any_capitals(browser: Any, app: Litestar) -> None:
@@ -647,3 +675,43 @@ async def test_pages_and_api_share_one_anonymous_token(browser: Any) -> None:
     api = await anonymous(browser)
     page = await api.client.get("/sign-in")
     assert f'name="_csrf" value="{api.csrf}"' in page.text
+
+
+# --- text fields (the diary's own check: backend/diary/validation.text_problem) ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("display_name", "Ana\x00Test"),
+        ("display_name", "Ana\r\nSet-Cookie: x=y"),
+        ("display_name", "Ana\tTest"),
+        ("display_name", "\u202eAna Test"),
+        ("display_name", "Ana \u2066Test\u2069"),
+        ("display_name", "Ana\x85Test"),
+        ("email", "ana\x00@example.org"),
+        ("email", "ana\u202e@example.org"),
+    ],
+)
+async def test_account_text_with_control_or_direction_characters_is_refused(
+    browser: Any, app: Litestar, field: str, value: str
+) -> None:
+    api = await anonymous(browser)
+    body = registration(**{"display_name": f"Marker {uuid.uuid4().hex}", field: value})
+    response = await api.post("/api/v1/auth/register", json=body)
+    problem = assert_problem(response, 422, field)
+    assert set_cookie_header(response, SESSION_COOKIE) is None
+    assert problem["errors"][0]["reason"].startswith("contains")
+    clean = registration()["display_name"] if field == "display_name" else body["display_name"]
+    async with app.state.sessionmaker() as db:  # nothing was stored (looked up by a field without the odd text)
+        if field == "email":
+            assert (await db.execute(select(User).where(User.display_name == clean))).first() is None
+        else:
+            assert await user_row(app, body["email"]) is None
+
+
+async def test_right_to_left_names_are_welcome(browser: Any) -> None:
+    api = await anonymous(browser)
+    response = await api.post("/api/v1/auth/register", json=registration(display_name="\u200fسارة أحمد"))
+    assert response.status_code == 201, response.text
+    assert response.json()["user"]["display_name"] == "\u200fسارة أحمد"

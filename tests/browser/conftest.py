@@ -42,6 +42,7 @@ import os
 import re
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -49,9 +50,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, WebError, sync_playwright
 
 from tests.support.databases import DatabaseServer, migrate
+from tests.support.mail import Mail, Mailbox
 from tests.support.servers import free_port, start_server
 
 HERE = Path(__file__).resolve().parent
@@ -119,16 +122,17 @@ class LiveServer:
             return ""
 
 
-def start_live_server(database_url: str, port: int, log_path: Path) -> LiveServer:
+def start_live_server(database_url: str, port: int, log_path: Path, smtp_port: int) -> LiveServer:
     url = f"http://127.0.0.1:{port}"
     process = start_server(
         database_url, port, log_path,
+        SPASM_SMTP_HOST="127.0.0.1", SPASM_SMTP_PORT=str(smtp_port), SPASM_SMTP_STARTTLS="0",
         SPASM_SECRET_KEY="browser-tests-" + "x" * 40,
         SPASM_BASE_URL=url,
         SPASM_FLAG_DELAY_SECONDS="0",
         # Every test browser comes from the same address; the limits have tests of their own.
         SPASM_LIMIT_SIGN_IN_PER_ADDRESS="1000000",
-        SPASM_LIMIT_SIGN_IN_PER_ACCOUNT="1000000",
+        SPASM_SIGN_IN_FREE_FAILURES="1000000",
         SPASM_LIMIT_REGISTER_PER_ADDRESS="1000000",
         SPASM_LIMIT_WRITES_PER_MINUTE="1000000",
         SPASM_LIMIT_REDEEM_PER_HOUR="1000000",
@@ -147,14 +151,42 @@ def stop_live_server(server: LiveServer) -> None:
 
 
 @pytest.fixture(scope="session")
-def live_server(database_server: DatabaseServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def live_mailbox() -> Iterator[Mailbox]:
+    """The SMTP server the live server sends its e-mail to (aiosmtpd on 127.0.0.1), and what it received."""
+    mailbox = Mailbox()
+    mailbox.port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=mailbox.port)
+    controller.start()
+    try:
+        yield mailbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    database_server: DatabaseServer, tmp_path_factory: pytest.TempPathFactory, live_mailbox: Mailbox
+) -> Iterator[LiveServer]:
     database_url = database_server.new_database(f"browser_{uuid.uuid4().hex[:8]}")
     migrate(database_url)
-    server = start_live_server(database_url, free_port(), tmp_path_factory.mktemp("live_server") / "server.log")
+    log = tmp_path_factory.mktemp("live_server") / "server.log"
+    assert live_mailbox.port is not None
+    server = start_live_server(database_url, free_port(), log, live_mailbox.port)
     try:
         yield server
     finally:
         stop_live_server(server)
+
+
+def mail_to(mailbox: Mailbox, address: str, timeout_s: float = 20.0) -> Mail:
+    """The first e-mail to `address`, waiting for it: the server sends account e-mail after its answer."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = mailbox.to(address)
+        if found:
+            return found[0]
+        time.sleep(0.1)
+    raise AssertionError(f"no e-mail to {address} within {timeout_s} s")
 
 
 # --- the browser -------------------------------------------------------------------------------------------------

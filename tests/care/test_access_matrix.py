@@ -23,7 +23,9 @@ from backend.care.models import CareLink
 from tests.conftest import Api
 
 PUBLIC = {"/healthz", "/readyz", "/api/v1/catalog", "/api/v1/rules", "/api/v1/auth/session", "/api/v1/auth/register",
-          "/api/v1/auth/sign-in", "/api/v1/auth/sign-out", "/api/v1/push/key"}  # fmt: skip
+          "/api/v1/auth/sign-in", "/api/v1/auth/sign-out", "/api/v1/push/key",
+          # the second step and a forgotten password: for people who are not signed in (yet)
+          "/api/v1/auth/sign-in/code", "/api/v1/auth/password-reset", "/api/v1/auth/password-reset/complete"}  # fmt: skip
 # The routes whose body would erase or sign out the caller: exercised by their own tests, not by the matrix.
 SELF_ENDING = {("DELETE", "/api/v1/account")}
 FUTURE = (dt.datetime.now(dt.UTC) + dt.timedelta(days=3)).isoformat()

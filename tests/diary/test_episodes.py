@@ -248,3 +248,12 @@ async def test_health_data_is_not_cached(patient: Api) -> None:
     await patient.put(url(episode_id), json=minimal())
     response = await patient.get(url(episode_id))
     assert response.headers["cache-control"] == "no-store"
+
+
+async def test_a_note_that_reverses_its_own_direction_is_refused(patient: Api) -> None:
+    """The same text check as the accounts' (validation.text_problem): a clinician reads what was written."""
+    response = await patient.put(url(uuid.uuid4()), json=minimal(note="took \u202e01 ,gm 5 enfolcab"))
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == ["note"]
+    arabic = await patient.put(url(uuid.uuid4()), json=minimal(note="\u200fتشنج في الساق"))
+    assert arabic.status_code == 201, arabic.text

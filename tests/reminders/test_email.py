@@ -7,19 +7,13 @@ Mail is not end-to-end encrypted, so a message only says that a reminder is wait
 from __future__ import annotations
 
 import datetime as dt
-import email
-import email.policy
-import threading
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-import pytest
 import pytest_asyncio
-from aiosmtpd.controller import Controller
 from litestar import Litestar
 
 from backend.app import create_app
@@ -32,50 +26,11 @@ from tests.reminders.support import (
     reminder,
     words_absent,
 )
+from tests.support.mail import Mailbox
 from tests.support.servers import free_port
 
 SUBJECT_EN = "A reminder from your spasm diary"
 SUBJECT_ES = "Un recordatorio de tu diario de espasmos"
-
-
-@dataclass(frozen=True)
-class Mail:
-    sender: str
-    recipients: list[str]
-    message: email.message.EmailMessage
-
-    @property
-    def text(self) -> str:
-        return str(self.message.get_content())
-
-
-class Mailbox:
-    """aiosmtpd's handler: keeps every message the server accepted."""
-
-    def __init__(self) -> None:
-        self.mails: list[Mail] = []
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        with self.lock:
-            self.mails.append(Mail(envelope.mail_from, list(envelope.rcpt_tos), message))  # type: ignore[arg-type]
-        return "250 Message accepted for delivery"
-
-    def to(self, address: str) -> list[Mail]:
-        with self.lock:
-            return [m for m in self.mails if address in m.recipients]
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Mailbox, int]]:
-    mailbox, port = Mailbox(), free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield mailbox, port
-    finally:
-        controller.stop()
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -21,18 +21,10 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from sqlalchemy import func, select, text
 
-from backend import instants, logs
-from backend.accounts import limits
+from backend import logs
 from backend.accounts.account_pages import ACCOUNT_PAGE_ROUTES
 from backend.accounts.account_routes import ACCOUNT_SECURITY_ROUTES
-from backend.accounts.csrf import SAFE_METHODS, check_csrf
-from backend.accounts.dependencies import (
-    authenticate,
-    confirm_caller,
-    provide_db,
-    provide_principal,
-    provide_settings,
-)
+from backend.accounts.dependencies import authenticate, confirm_caller, provide_principal
 from backend.accounts.pages import SIGN_IN_PAGE_ROUTES
 from backend.accounts.rights import RIGHTS_ROUTES
 from backend.accounts.routes import ACCOUNT_ROUTES
@@ -50,11 +42,14 @@ from backend.flags.models import RuleFailure
 from backend.flags.routes import FLAG_ROUTES
 from backend.flags.sweeper import Sweeper
 from backend.openapi import add_problem_responses
-from backend.problems import FieldError, Problem, field_error_from_msgspec, handle_exception, invalid
 from backend.reminders.dispatcher import Dispatcher
 from backend.reminders.routes import REMINDER_ROUTES
 from backend.reports.routes import REPORT_ROUTES
-from backend.web.headers import security_headers
+from backend.shared import instants, limits
+from backend.shared.csrf import SAFE_METHODS, check_csrf
+from backend.shared.dependencies import provide_db, provide_settings
+from backend.shared.headers import security_headers
+from backend.shared.problems import FieldError, Problem, field_error_from_msgspec, handle_exception, invalid
 from backend.web.pages import PAGE_ROUTES
 from backend.web.patient_pages import PATIENT_PAGE_ROUTES
 from backend.web.pwa import PWA_ROUTES

@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import User
 from backend.accounts.passwords import hash_password
-from backend.care.models import CareLink
 from backend.diary.models import CheckIn, Episode, PatientProfile, PennRating, Regimen
+from backend.shared.access import CareLink
 
 PATIENT_EMAIL = "demo.patient@example.org"
 PATIENT_PASSWORD = "spasm-demo-patient"

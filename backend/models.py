@@ -8,4 +8,7 @@ def register_all() -> None:
     import backend.care.models
     import backend.diary.models
     import backend.flags.models
-    import backend.reminders.models  # noqa: F401
+    import backend.reminders.models
+    import backend.shared.access
+    import backend.shared.audit
+    import backend.shared.limits  # noqa: F401

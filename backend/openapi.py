@@ -32,7 +32,7 @@ PROBLEM = Schema(
 
 
 def _input_structs() -> dict[str, type]:
-    from backend.diary.schemas import Input
+    from backend.shared.schemas import Input
 
     found: dict[str, type] = {}
     todo: list[type] = list(Input.__subclasses__())

@@ -10,10 +10,10 @@ import uuid
 
 from sqlalchemy import insert
 
-from backend.care.models import CareLink
 from backend.care.triage import triage
 from backend.db import make_engine, make_sessionmaker
 from backend.reports.routes import report_context
+from backend.shared.access import CareLink
 from bench.common import add_patients, describe, fresh_sqlite, timings
 
 

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from backend import demo
 from backend.accounts.models import User
-from backend.care.models import CareLink
 from backend.diary.models import CheckIn, Episode
+from backend.shared.access import CareLink
 from tests.conftest import Api
 
 TODAY = dt.date(2026, 11, 29)

@@ -124,7 +124,7 @@ async def test_a_static_path_that_cannot_be_a_file_is_not_found_without_a_traceb
 
 
 def test_each_kind_of_error_is_traced_once_per_window_then_noted_then_counted() -> None:
-    from backend.problems import UnexpectedErrors
+    from backend.shared.problems import UnexpectedErrors
 
     now = [1000.0]
     errors = UnexpectedErrors(clock=lambda: now[0])

@@ -41,8 +41,8 @@ from schemathesis.python import asgi
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from backend.app import create_app
-from backend.care.models import CareLink
 from backend.flags.engine import RULES
+from backend.shared.access import CareLink
 from tests.conftest import make_settings
 
 EXAMPLES = 20

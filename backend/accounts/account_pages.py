@@ -15,13 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.accounts import credentials, two_step
 from backend.accounts.account_routes import SETTING_UP, two_step_status
 from backend.accounts.cookies import session_cookie
-from backend.accounts.dependencies import provide_clinician
 from backend.accounts.pages import Form, messages
-from backend.accounts.sessions import Principal, client_address
 from backend.config import Settings
 from backend.diary.models import PatientProfile
-from backend.problems import Problem
-from backend.web.i18n import N_, best_language, translate
+from backend.shared.dependencies import provide_clinician
+from backend.shared.i18n import N_, best_language, translate
+from backend.shared.principal import Principal, client_address
+from backend.shared.problems import Problem
 
 CLINICIAN = {"clinician": Provide(provide_clinician)}
 CHANGED = N_("Your password was changed. Every other device where you were signed in has been signed out.")
@@ -37,7 +37,7 @@ def _data_uri(svg: str) -> str:
 
 
 def _page(request: Request[Any, Any, Any], settings: Settings, name: str, **context: Any) -> Template:
-    from backend.web.pages import page
+    from backend.shared.rendering import page
 
     return page(request, settings, name, **context)
 

@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import credentials, two_step
 from backend.accounts.cookies import session_cookie
-from backend.accounts.dependencies import TWO_STEP_SET_UP, provide_clinician
 from backend.accounts.routes import NO_STORE, user_out
 from backend.accounts.schemas import (
     CodeIn,
@@ -25,8 +24,10 @@ from backend.accounts.schemas import (
     TwoStepOut,
     TwoStepSetupOut,
 )
-from backend.accounts.sessions import Principal, client_address, csrf_token_for
 from backend.config import Settings
+from backend.shared.csrf import csrf_token_for
+from backend.shared.dependencies import TWO_STEP_SET_UP, provide_clinician
+from backend.shared.principal import Principal, client_address
 
 CLINICIAN = {"clinician": Provide(provide_clinician)}
 # A clinician who still has to set up two-step sign-in may use these (dependencies.authenticate).

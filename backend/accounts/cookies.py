@@ -11,9 +11,9 @@ from typing import Any
 from litestar import Request
 from litestar.datastructures import Cookie
 
-from backend.accounts.sessions import ANON_CSRF_COOKIE, session_cookie_name
 from backend.accounts.two_step import CHALLENGE_LIFETIME, REMEMBER_FOR
 from backend.config import Settings
+from backend.shared.principal import session_cookie_name
 
 
 def _name(settings: Settings, base: str) -> str:
@@ -33,14 +33,6 @@ def session_cookie(settings: Settings, token: str, role: str) -> Cookie:
 
 def cleared_session_cookie(settings: Settings) -> Cookie:
     return _cookie(settings, session_cookie_name(settings), "", 0)
-
-
-def anonymous_cookie(settings: Settings, token: str) -> Cookie:
-    return _cookie(settings, ANON_CSRF_COOKIE, token, None)
-
-
-def cleared_anonymous_cookie() -> Cookie:
-    return Cookie(key=ANON_CSRF_COOKIE, value="", path="/", max_age=0)
 
 
 def challenge_name(settings: Settings) -> str:

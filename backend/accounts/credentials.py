@@ -14,7 +14,7 @@ import uuid
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts import limits, throttle, two_step
+from backend.accounts import throttle, two_step
 from backend.accounts.models import PasswordResetToken, User
 from backend.accounts.passwords import hash_password, password_problem, verify_password
 from backend.accounts.services import (
@@ -26,12 +26,13 @@ from backend.accounts.services import (
     normalise_email,
     open_session,
 )
-from backend.care.audit import audit_event
 from backend.config import Settings
 from backend.db import utcnow
 from backend.diary.models import PatientProfile
-from backend.problems import FieldError, Problem, invalid
-from backend.web.i18n import translate
+from backend.shared import limits
+from backend.shared.audit import audit_event
+from backend.shared.i18n import translate
+from backend.shared.problems import FieldError, Problem, invalid
 
 RESET_LIFETIME = dt.timedelta(minutes=30)
 RESET_WINDOW = dt.timedelta(hours=1)

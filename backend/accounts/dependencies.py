@@ -9,9 +9,10 @@ from litestar import Request
 from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts.sessions import Principal, resolve, session_token_from
+from backend.accounts.sessions import resolve
 from backend.config import Settings
-from backend.problems import Problem
+from backend.shared.principal import Principal, session_token_from
+from backend.shared.problems import Problem
 
 
 async def provide_db(state: State) -> AsyncIterator[AsyncSession]:

@@ -41,17 +41,6 @@ class WebSession(Base):
     __table_args__ = (Index("ix_web_sessions_user_id", "user_id"),)
 
 
-class RateCounter(Base):
-    """A fixed-window counter shared by every app process (abuse limits must not reset when a request lands on
-    another process)."""
-
-    __tablename__ = "rate_counters"
-
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    window_start: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    count: Mapped[int] = mapped_column(Integer)
-
-
 class SignInThrottle(Base):
     """Failed attempts for one key (an account at one address, or an account's second-step codes) and until when
     the next attempt has to wait: a growing delay rather than a lock (backend/accounts/throttle.py). The key is a

@@ -17,7 +17,6 @@ from backend.accounts import credentials, services
 from backend.accounts.cookies import (
     challenge_cookie,
     challenge_from,
-    cleared_anonymous_cookie,
     cleared_challenge_cookie,
     cleared_session_cookie,
     device_cookie,
@@ -26,11 +25,13 @@ from backend.accounts.cookies import (
 )
 from backend.accounts.routes import later
 from backend.accounts.schemas import RegisterIn
-from backend.accounts.sessions import client_address, end_session, session_token_from
+from backend.accounts.sessions import end_session
 from backend.accounts.two_step import challenge
 from backend.config import Settings
-from backend.problems import FieldError, Problem, invalid
-from backend.web.i18n import N_, best_language, translate
+from backend.shared.csrf import cleared_anonymous_cookie
+from backend.shared.i18n import N_, best_language, translate
+from backend.shared.principal import client_address, session_token_from
+from backend.shared.problems import FieldError, Problem, invalid
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -55,7 +56,7 @@ WRONG = N_("That e-mail and password do not match an account. Check them and try
 
 
 def _page(request: Request[Any, Any, Any], settings: Settings, name: str, **context: Any) -> Template:
-    from backend.web.pages import page
+    from backend.shared.rendering import page
 
     return page(request, settings, name, **context)
 

@@ -21,18 +21,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import services
 from backend.accounts.cookies import cleared_session_cookie
-from backend.accounts.dependencies import provide_patient
-from backend.accounts.models import RateCounter, User
-from backend.accounts.sessions import Principal, client_address
-from backend.care.audit import audit_event
+from backend.accounts.models import User
 from backend.care.fhir import load_bundle
-from backend.care.models import AuditEvent, CareLink
 from backend.config import Settings
 from backend.diary import records
 from backend.diary.models import CheckIn, Episode, PatientProfile, PennRating, Regimen
-from backend.diary.schemas import Input
 from backend.flags.models import Flag
-from backend.problems import Problem
+from backend.shared.access import CareLink
+from backend.shared.audit import AuditEvent, audit_event
+from backend.shared.dependencies import provide_patient
+from backend.shared.limits import RateCounter
+from backend.shared.principal import Principal, client_address
+from backend.shared.problems import Problem
+from backend.shared.schemas import Input
 
 
 class EraseIn(Input, kw_only=True, forbid_unknown_fields=True):

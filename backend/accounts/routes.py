@@ -9,10 +9,8 @@ from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import Cookie
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend import mail
 from backend.accounts import credentials, services
 from backend.accounts.cookies import (
-    anonymous_cookie,
     challenge_cookie,
     challenge_from,
     cleared_challenge_cookie,
@@ -21,7 +19,6 @@ from backend.accounts.cookies import (
     device_from,
     session_cookie,
 )
-from backend.accounts.csrf import expected_token
 from backend.accounts.schemas import (
     CodeIn,
     RegisterIn,
@@ -32,17 +29,11 @@ from backend.accounts.schemas import (
     SignInIn,
     UserOut,
 )
-from backend.accounts.sessions import (
-    ANON_CSRF_COOKIE,
-    Principal,
-    client_address,
-    csrf_token_for,
-    end_session,
-    new_anonymous_token,
-    resolve,
-    session_token_from,
-)
+from backend.accounts.sessions import end_session, resolve
 from backend.config import Settings
+from backend.shared import mail
+from backend.shared.csrf import anonymous_cookie, csrf_token_for, expected_token, new_anonymous_token
+from backend.shared.principal import ANON_CSRF_COOKIE, Principal, client_address, session_token_from
 
 NO_STORE = {"Cache-Control": "no-store"}
 

@@ -15,18 +15,19 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts import limits, throttle, two_step
+from backend.accounts import throttle, two_step
 from backend.accounts.models import PasswordResetToken, User
 from backend.accounts.passwords import DUMMY_HASH, hash_password, password_problem, verify_password
 from backend.accounts.schemas import RegisterIn
 from backend.accounts.sessions import end_all_sessions, start_session
-from backend.care.audit import audit_event
 from backend.config import Settings
 from backend.db import utcnow
 from backend.diary.models import PatientProfile
-from backend.diary.validation import known_time_zone, text_problem
-from backend.problems import FieldError, Problem, invalid
-from backend.web.i18n import translate
+from backend.shared import limits
+from backend.shared.audit import audit_event
+from backend.shared.checks import known_time_zone, text_problem
+from backend.shared.i18n import translate
+from backend.shared.problems import FieldError, Problem, invalid
 
 BAD_CREDENTIALS = "That e-mail and password do not match an account."
 

@@ -7,16 +7,11 @@ out, the idle limit, the absolute limit, or the account being disabled (ASVS 7.3
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
-import hmac
 import secrets
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
 
-from litestar import Request
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,52 +20,15 @@ from sqlalchemy.orm import Session
 from backend.accounts.models import TwoStepSecret, User, WebSession
 from backend.config import Settings
 from backend.db import utcnow
+from backend.shared.principal import Principal
 
-ANON_CSRF_COOKIE = "spasm_csrf"
-CSRF_HEADER = "x-csrf-token"
-CSRF_FIELD = "_csrf"
 # Writing last_seen on every request would turn each read into a write; a minute's precision is plenty for an idle
 # limit counted in minutes or days.
 TOUCH_EVERY = dt.timedelta(seconds=60)
 
 
-def session_cookie_name(settings: Settings) -> str:
-    # The __Host- prefix pins the cookie to this exact host over https (ASVS 3.3.1/3.3.3); browsers refuse it on http.
-    return "__Host-spasm_session" if settings.secure_cookies else "spasm_session"
-
-
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def csrf_token_for(settings: Settings, cookie_value: str) -> str:
-    """The CSRF token that goes with a session (or anonymous) cookie: only this server can compute it."""
-    return _csrf_token(settings.secret_key, cookie_value)
-
-
-@functools.lru_cache(maxsize=8192)  # a phone uploading its outbox sends the same cookie again and again
-def _csrf_token(secret_key: str, cookie_value: str) -> str:
-    return hmac.new(secret_key.encode(), b"csrf:" + cookie_value.encode(), hashlib.sha256).hexdigest()
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The person behind a request."""
-
-    user_id: uuid.UUID
-    role: str
-    display_name: str
-    email: str
-    session_token: str
-    two_step: bool = False  # a confirmed two-step sign-in set-up (clinicians)
-
-    @property
-    def is_patient(self) -> bool:
-        return self.role == "patient"
-
-    @property
-    def is_clinician(self) -> bool:
-        return self.role == "clinician"
 
 
 def _limits(settings: Settings, role: str) -> tuple[dt.timedelta, dt.timedelta]:
@@ -170,17 +128,3 @@ async def resolve(db: AsyncSession, settings: Settings, token: str | None) -> Pr
     if changed:
         await db.commit()
     return found.get(token)
-
-
-def session_token_from(request: Request[Any, Any, Any], settings: Settings) -> str | None:
-    return request.cookies.get(session_cookie_name(settings))
-
-
-def client_address(request: Request[Any, Any, Any]) -> str:
-    # Only the socket peer: X-Forwarded-For is set by whoever sends the request. Behind a proxy, run the server with
-    # its proxy-headers option limited to the proxy's address so that this becomes the real client.
-    return request.client.host if request.client else "unknown"
-
-
-def new_anonymous_token() -> str:
-    return secrets.token_urlsafe(24)

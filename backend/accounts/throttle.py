@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import SignInThrottle
 from backend.db import utcnow
-from backend.problems import Problem
+from backend.shared.problems import Problem
 
 FREE_FAILURES = 5
 LONGEST_WAIT = dt.timedelta(minutes=15)

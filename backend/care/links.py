@@ -19,17 +19,17 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts import limits
-from backend.accounts.dependencies import provide_clinician, provide_patient
 from backend.accounts.models import User
-from backend.accounts.sessions import Principal, client_address
-from backend.care.access import SCOPES
-from backend.care.audit import audit_event
-from backend.care.models import CareInvitation, CareLink, CareOffer
+from backend.care.models import CareInvitation, CareOffer
 from backend.config import Settings
 from backend.db import utcnow
-from backend.diary.schemas import Input
-from backend.problems import FieldError, Problem, invalid, not_found
+from backend.shared import limits
+from backend.shared.access import SCOPES, CareLink
+from backend.shared.audit import audit_event
+from backend.shared.dependencies import provide_clinician, provide_patient
+from backend.shared.principal import Principal, client_address
+from backend.shared.problems import FieldError, Problem, invalid, not_found
+from backend.shared.schemas import Input
 
 CONSENT_VERSION = "1"
 INVITATION_LIFETIME = dt.timedelta(days=7)

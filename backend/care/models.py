@@ -1,50 +1,15 @@
-"""Who may see a patient's diary (care links) and the record of every access (audit events)."""
+"""The care area's records: sharing codes and offers, Modified Ashworth grades, review marks (the care link itself is
+backend/shared/access.py, the record the access decision reads)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
 
-from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String, Uuid
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, UTCDateTime
-
-
-class CareLink(Base):
-    """A patient's consent for one clinician to see their diary, with the scopes granted."""
-
-    __tablename__ = "care_links"
-
-    patient_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    clinician_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id", ondelete="CASCADE"))
-    status: Mapped[str] = mapped_column(String(16))  # pending, active, revoked
-    scopes: Mapped[list[str]] = mapped_column(JSON)
-    consent_version: Mapped[str] = mapped_column(String(16))
-    consented_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
-    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-
-    __table_args__ = (Index("ix_care_links_clinician_id_status", "clinician_id", "status"),)
-
-
-class AuditEvent(Base):
-    """One access to or change of health data. Never holds the diary content itself (HIPAA 164.312(b))."""
-
-    __tablename__ = "audit_events"
-
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
-    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    actor_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
-    actor_role: Mapped[str | None] = mapped_column(String(16), default=None)
-    action: Mapped[str] = mapped_column(String(40))
-    patient_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
-    entity: Mapped[str | None] = mapped_column(String(80), default=None)
-    outcome: Mapped[str] = mapped_column(String(16))
-    address: Mapped[str | None] = mapped_column(String(64), default=None)
-
-    __table_args__ = (Index("ix_audit_events_patient_id_at", "patient_id", "at"),)
 
 
 class CareInvitation(Base):

@@ -13,15 +13,14 @@ from litestar.params import Parameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts.dependencies import provide_clinician, provide_patient
 from backend.accounts.models import User
-from backend.accounts.sessions import Principal, client_address
-from backend.care.access import require_link
-from backend.care.audit import audit_event
 from backend.care.csv_export import load_csv
 from backend.care.fhir import load_bundle
-from backend.care.models import AuditEvent
 from backend.config import Settings
+from backend.shared.access import require_link
+from backend.shared.audit import AuditEvent, audit_event
+from backend.shared.dependencies import provide_clinician, provide_patient
+from backend.shared.principal import Principal, client_address
 
 
 @get("/api/v1/patients/{patient_id:uuid}/export/fhir", tags=["exports (clinician)"], media_type="application/fhir+json",

@@ -21,20 +21,21 @@ from msgspec import Meta
 from sqlalchemy import Date, cast, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts.dependencies import provide_clinician
 from backend.accounts.models import User
-from backend.accounts.sessions import Principal, client_address
-from backend.care.access import require_link
-from backend.care.audit import audit_event
-from backend.care.models import AshworthGrade, CareLink, ReviewMark
+from backend.care.models import AshworthGrade, ReviewMark
 from backend.db import utcnow
 from backend.diary.models import CheckIn, Episode, PatientProfile
 from backend.diary.records import zone_of_name
-from backend.diary.schemas import Input
-from backend.diary.validation import OLDEST, text_problem
+from backend.diary.validation import OLDEST
 from backend.flags.models import Flag, RuleFailure
 from backend.flags.rules.base import URGENCY_RANK
-from backend.problems import FieldError, Problem, invalid
+from backend.shared.access import CareLink, require_link
+from backend.shared.audit import audit_event
+from backend.shared.checks import text_problem
+from backend.shared.dependencies import provide_clinician
+from backend.shared.principal import Principal, client_address
+from backend.shared.problems import FieldError, Problem, invalid
+from backend.shared.schemas import Input
 
 NO_STORE = {"Cache-Control": "no-store"}
 Period = Annotated[Literal[7, 14, 30], Parameter(description="days: 7, 14 or 30")]

@@ -18,11 +18,7 @@ from litestar.params import Parameter
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend import instants
-from backend.accounts import limits
-from backend.accounts.dependencies import SESSION_IN_WRITER, confirm_caller, provide_patient
-from backend.accounts.sessions import Principal, client_address, session_token_from
-from backend.care.audit import audit_event
+from backend.accounts.dependencies import confirm_caller
 from backend.db import Base, utcnow
 from backend.diary import catalog, records, validation
 from backend.diary.models import CheckIn, Episode, PatientProfile, PennRating, Regimen
@@ -45,7 +41,11 @@ from backend.diary.writer import EpisodeWrite
 from backend.flags import services as flags
 from backend.flags.rows import day_from_row, episode_from_row
 from backend.flags.wording import patient_words
-from backend.problems import FieldError, Problem, invalid, not_found
+from backend.shared import instants, limits
+from backend.shared.audit import audit_event
+from backend.shared.dependencies import SESSION_IN_WRITER, provide_patient
+from backend.shared.principal import Principal, client_address, session_token_from
+from backend.shared.problems import FieldError, Problem, invalid, not_found
 
 NO_STORE = {"Cache-Control": "no-store"}
 IfMatch = Annotated[

@@ -28,6 +28,7 @@ from backend.diary.catalog import (
     TreatmentKind,
     Trigger,
 )
+from backend.shared.schemas import Input
 
 Instant = Annotated[dt.datetime, Meta(tz=True, description="ISO 8601 date and time with a UTC offset")]
 Score10 = Annotated[int, Meta(ge=0, le=10)]
@@ -36,10 +37,6 @@ ShortText = Annotated[str, Meta(min_length=1, max_length=120)]
 IsoWeek = Annotated[str, Meta(pattern=r"^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$")]
 SciLevel = Annotated[str, Meta(pattern=r"^(C[1-8]|T([1-9]|1[0-2])|L[1-5]|S[1-5])$")]
 ClockTime = Annotated[str, Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM, 24-hour clock")]
-
-
-class Input(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """Base of every request body."""
 
 
 class BodySiteEntry(Input, kw_only=True, forbid_unknown_fields=True):

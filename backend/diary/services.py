@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import Base
-from backend.problems import Problem, not_found
+from backend.shared.problems import Problem, not_found
 
 Row = TypeVar("Row", bound=Base)
 

@@ -28,13 +28,13 @@ from litestar.response import Response
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend import instants
-from backend.accounts.dependencies import provide_patient
-from backend.accounts.sessions import Principal
 from backend.db import utcnow
 from backend.diary import records
 from backend.diary.models import CheckIn, Episode, PennRating, Regimen
 from backend.diary.schemas import CheckInOut, EpisodeOut, PennOut, RegimenOut
+from backend.shared import instants
+from backend.shared.dependencies import provide_patient
+from backend.shared.principal import Principal
 
 OVERLAP = dt.timedelta(seconds=60)
 MAX_PAGE = 500

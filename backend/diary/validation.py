@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import zoneinfo
 from collections.abc import Sequence
 
 from backend.diary.schemas import CheckInIn, EpisodeIn, PennIn, ProfileIn, RegimenIn
-from backend.problems import FieldError, Problem, invalid
+from backend.shared.checks import known_time_zone, text_problem
+from backend.shared.problems import FieldError, Problem, invalid
 
 # Phones' clocks drift; anything later than this past the server's now is a typo or a wrong clock, not a spasm.
 CLOCK_SKEW = dt.timedelta(minutes=5)
@@ -32,36 +31,6 @@ def _unique(errors: list[FieldError], field: str, values: Sequence[object]) -> N
         if value in seen:
             errors.append(FieldError(f"{field}[{index}]", "is listed twice"))
         seen.add(value)
-
-
-@functools.cache
-def _zones() -> frozenset[str]:
-    # available_timezones() also lists the system's own "localtime" and legacy aliases such as "posixrules".
-    return frozenset(z for z in zoneinfo.available_timezones() if z not in {"localtime", "posixrules", "Factory"})
-
-
-def known_time_zone(name: str) -> bool:
-    """An IANA zone name; "localtime" and file paths would mean whatever the server happens to be set to."""
-    return name in _zones()
-
-
-_CONTROL = {chr(c) for c in (*range(32), *range(0x7F, 0xA0)) if chr(c) not in "\t\n\r"}
-_LINE_BREAKS = set("\t\n\r\u2028\u2029")
-# Embeddings, overrides and isolates make text read differently from what is stored ("Trojan Source"); a person's
-# right-to-left writing needs none of them (the marks U+200E/U+200F stay allowed).
-_BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
-def text_problem(value: str, *, one_line: bool = False) -> str | None:
-    """Why a person's text cannot be stored as it is, or None: control characters are never typed by a person and
-    some databases refuse them (PostgreSQL and NUL), and direction overrides disguise what the text says. The one
-    check for every text field, the diary's and the accounts' alike; ``one_line`` also refuses line breaks and tabs
-    (a name, an e-mail address)."""
-    if not _CONTROL.isdisjoint(value) or (one_line and not _LINE_BREAKS.isdisjoint(value)):
-        return "contains control characters"
-    if not _BIDI_CONTROLS.isdisjoint(value):
-        return "contains characters that change the direction of the text"
-    return None
 
 
 def _text(errors: list[FieldError], field: str, value: str | None) -> None:

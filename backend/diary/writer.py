@@ -44,10 +44,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from backend.accounts import limits
-from backend.accounts.sessions import Principal, resolve_many
-from backend.care.audit import audit_values
-from backend.care.models import AuditEvent
+from backend.accounts.sessions import resolve_many
 from backend.config import Settings
 from backend.db import insert_many, make_sqlite_writer_engine, utcnow
 from backend.diary import records
@@ -57,7 +54,10 @@ from backend.diary.services import content_hash, stale, verdict
 from backend.diary.validation import episode_on_quiet_day, local_day
 from backend.flags.models import ThresholdOverride
 from backend.flags.screen import screen_row
-from backend.problems import Problem
+from backend.shared import limits
+from backend.shared.audit import AuditEvent, audit_values
+from backend.shared.principal import Principal
+from backend.shared.problems import Problem
 
 log = logging.getLogger("spasm.writer")
 

@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.config import Settings
 from backend.education.articles import article, articles
-from backend.problems import not_found
-from backend.web.pages import page, viewer
+from backend.shared.problems import not_found
+from backend.shared.rendering import page
+from backend.web.pages import viewer
 
 
 @get("/learn", include_in_schema=False)

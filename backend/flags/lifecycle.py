@@ -12,12 +12,12 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts.sessions import Principal
 from backend.db import utcnow
 from backend.flags.engine import RULES
 from backend.flags.models import LIVE_STATUSES, Flag, FlagEvent
 from backend.flags.rules.base import renewed
-from backend.problems import FieldError, Problem, invalid, not_found
+from backend.shared.principal import Principal
+from backend.shared.problems import FieldError, Problem, invalid, not_found
 
 MAX_SNOOZE_DAYS = 90
 

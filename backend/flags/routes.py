@@ -14,10 +14,7 @@ from litestar.params import Parameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts.dependencies import provide_clinician, provide_patient
 from backend.accounts.models import User
-from backend.accounts.sessions import Principal
-from backend.care.access import require_link
 from backend.db import utcnow
 from backend.diary.models import PennRating
 from backend.flags import lifecycle, measures
@@ -37,7 +34,10 @@ from backend.flags.schemas import (
     SnoozeIn,
     ThresholdsIn,
 )
-from backend.problems import FieldError, invalid, not_found
+from backend.shared.access import require_link
+from backend.shared.dependencies import provide_clinician, provide_patient
+from backend.shared.principal import Principal
+from backend.shared.problems import FieldError, invalid, not_found
 
 NO_STORE = {"Cache-Control": "no-store"}
 StatusFilter = Annotated[Literal["live", "all"], Parameter(description="live: open, acknowledged or snoozed")]

@@ -9,7 +9,8 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-from backend.diary.schemas import Input, Instant
+from backend.diary.schemas import Instant
+from backend.shared.schemas import Input
 
 
 class PatientFlagOut(msgspec.Struct, kw_only=True):

@@ -8,7 +8,7 @@ has its own text; the routine rules share one, as their advice is the same (ment
 
 from __future__ import annotations
 
-from backend.web.i18n import N_, translate
+from backend.shared.i18n import N_, translate
 
 # One literal per rule, so that the catalog extraction sees each key.
 KEYS = {

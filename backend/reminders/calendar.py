@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.diary.models import PatientProfile
 from backend.reminders.models import Appointment, Reminder
-from backend.web.i18n import translate
+from backend.shared.i18n import translate
 
 
 async def feed(db: AsyncSession, patient_id: uuid.UUID, now: dt.datetime) -> bytes:

@@ -21,10 +21,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend import mail
 from backend.config import Settings
 from backend.reminders import endpoints
 from backend.reminders.models import PushSubscription, ServerKey
+from backend.shared import mail
 
 log = logging.getLogger("spasm.reminders")
 VAPID = "vapid"
@@ -143,7 +143,7 @@ def _mail(settings: Settings, to: str, subject: str, text: str) -> Outcome:
 async def email(settings: Settings, to: str, title: str, language: str) -> Outcome | None:
     if not settings.smtp_host:
         return None
-    from backend.web.i18n import translate
+    from backend.shared.i18n import translate
 
     subject = translate(language, "A reminder from your spasm diary")
     text = translate(language, "You have a reminder waiting: %(title)s. Open the app to see it.") % {"title": title}

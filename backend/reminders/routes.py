@@ -18,18 +18,19 @@ from sqlalchemy import delete as sql_delete
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts.dependencies import provide_clinician, provide_patient
-from backend.accounts.sessions import Principal
-from backend.care.access import require_link
 from backend.config import Settings
 from backend.db import utcnow
 from backend.diary.models import PatientProfile
 from backend.diary.records import zone_of
-from backend.diary.schemas import ClockTime, Input
-from backend.diary.validation import text_problem
-from backend.problems import FieldError, Problem, invalid, not_found
+from backend.diary.schemas import ClockTime
 from backend.reminders import calendar, delivery, endpoints, services
 from backend.reminders.models import Appointment, CalendarFeed, PushSubscription, Reminder, ReminderPreferences
+from backend.shared.access import require_link
+from backend.shared.checks import text_problem
+from backend.shared.dependencies import provide_clinician, provide_patient
+from backend.shared.principal import Principal
+from backend.shared.problems import FieldError, Problem, invalid, not_found
+from backend.shared.schemas import Input
 
 NO_STORE = {"Cache-Control": "no-store"}
 PATIENT = {"patient": Provide(provide_patient)}
@@ -348,7 +349,7 @@ async def my_appointments(db: AsyncSession, patient: Principal) -> Response[list
 
 async def _reminders_page(request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, me: Principal,
                           *, status: int = 200, **extra: Any) -> Template:  # fmt: skip
-    from backend.web.pages import page
+    from backend.shared.rendering import page
 
     profile = await db.get(PatientProfile, me.user_id)
     language = profile.language if profile else "en"

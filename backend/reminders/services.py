@@ -26,7 +26,7 @@ from backend.diary.records import zone_of
 from backend.flags.models import LIVE_STATUSES, Flag
 from backend.reminders import planner
 from backend.reminders.models import Appointment, Reminder, ReminderPreferences
-from backend.web.i18n import translate
+from backend.shared.i18n import translate
 
 LEASE = dt.timedelta(minutes=2)
 LOOKBACK = dt.timedelta(hours=24)

@@ -14,10 +14,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts.dependencies import provide_clinician
 from backend.accounts.models import User
-from backend.accounts.sessions import Principal
-from backend.care.access import require_link
 from backend.care.models import AshworthGrade
 from backend.config import ROOT, Settings
 from backend.db import utcnow
@@ -30,10 +27,13 @@ from backend.flags.measures import psfs_band_from_log
 from backend.flags.models import Flag
 from backend.flags.routes import flag_histories, rule_failures
 from backend.flags.rules.base import URGENCY_RANK
-from backend.problems import Problem
 from backend.reports import charts, summary
-from backend.web.i18n import template_functions
-from backend.web.pages import page
+from backend.shared.access import require_link
+from backend.shared.dependencies import provide_clinician
+from backend.shared.i18n import template_functions
+from backend.shared.principal import Principal
+from backend.shared.problems import Problem
+from backend.shared.rendering import page
 
 # One page for the visit: smaller type, and the header bar and navigation left out.
 PDF_CSS = """@page { size: A4; margin: 10mm }

@@ -8,25 +8,13 @@ import uuid
 from typing import Any
 
 from litestar import Request, Response, get, post
-from litestar.datastructures import Cookie
 from litestar.di import Provide
 from litestar.response import Redirect, Template
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts.cookies import anonymous_cookie
-from backend.accounts.csrf import expected_token
-from backend.accounts.dependencies import needs_two_step, provide_clinician
-from backend.accounts.sessions import (
-    Principal,
-    client_address,
-    csrf_token_for,
-    new_anonymous_token,
-    resolve,
-    session_token_from,
-)
-from backend.care.access import require_link
-from backend.care.audit import audit_event
+from backend.accounts.dependencies import needs_two_step
+from backend.accounts.sessions import resolve
 from backend.care.models import ReviewMark
 from backend.care.triage import triage
 from backend.config import Settings
@@ -37,51 +25,12 @@ from backend.flags.models import LIVE_STATUSES, Flag
 from backend.flags.routes import _order
 from backend.flags.wording import patient_words
 from backend.reports.charts import bars
-from backend.web.i18n import best_language, template_functions
-
-NO_STORE = {"Cache-Control": "no-store"}
-
-
-def _csrf(request: Request[Any, Any, Any], settings: Settings) -> tuple[str, list[Cookie]]:
-    """The CSRF token to embed in a form, setting the anonymous cookie it is tied to when there is none yet."""
-    token = expected_token(request, settings)
-    if token:
-        return token, []
-    anon = new_anonymous_token()
-    return csrf_token_for(settings, anon), [anonymous_cookie(settings, anon)]
-
-
-def page(
-    request: Request[Any, Any, Any],
-    settings: Settings,
-    name: str,
-    status: int = 200,
-    language: str | None = None,
-    headers: dict[str, str] | None = None,
-    **context: Any,
-) -> Template:
-    token, cookies = _csrf(request, settings)
-    words = template_functions(language or best_language(request.headers.get("accept-language")))
-    me = context.get("me")
-    # The service worker keeps an offline copy only of a patient's own pages and public ones, never a clinician's.
-    offline = {"X-Offline-Copy": "keep"} if me is None or me.is_patient else {}
-    return Template(
-        template_name=name,
-        context={"csrf_token": token, **words, **context},
-        status_code=status,
-        headers={**NO_STORE, **offline, **(headers or {})},
-        cookies=cookies,
-    )
-
-
-def render_error_page(request: Request[Any, Any, Any], body: dict[str, Any], headers: dict[str, str]) -> Response[Any]:
-    # No form on an error page; and never Litestar's own helper.
-    context = {
-        "problem": body,
-        "csrf_token": "",
-        **template_functions(best_language(request.headers.get("accept-language"))),
-    }
-    return Template(template_name="error.html", context=context, status_code=body["status"], headers=headers)
+from backend.shared.access import require_link
+from backend.shared.audit import audit_event
+from backend.shared.dependencies import provide_clinician
+from backend.shared.i18n import best_language
+from backend.shared.principal import Principal, client_address, session_token_from
+from backend.shared.rendering import page
 
 
 async def _principal(request: Request[Any, Any, Any], db: AsyncSession, settings: Settings) -> Principal | None:

@@ -22,9 +22,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts.dependencies import provide_patient
 from backend.accounts.rights import EraseIn, erase_account
-from backend.accounts.sessions import Principal
 from backend.care.links import AcceptIn, InvitationIn, accept, invite, list_links, revoke
 from backend.care.routes import access_history
 from backend.config import Settings
@@ -33,13 +31,15 @@ from backend.diary.models import CheckIn, Episode, PatientProfile, PennRating
 from backend.diary.records import zone_of
 from backend.diary.routes import save_checkin, save_episode, save_penn
 from backend.diary.schemas import BodySiteEntry, CheckInIn, EpisodeIn, EpisodeOut, PennIn, Treatment
-from backend.diary.validation import known_time_zone
 from backend.education.articles import TRIGGER_LINKS
 from backend.flags import lifecycle
-from backend.problems import Problem, not_found
 from backend.reports.charts import bars
-from backend.web.i18n import N_, translate
-from backend.web.pages import page
+from backend.shared.checks import known_time_zone
+from backend.shared.dependencies import provide_patient
+from backend.shared.i18n import N_, translate
+from backend.shared.principal import Principal
+from backend.shared.problems import Problem, not_found
+from backend.shared.rendering import page
 
 PATIENT = {"patient": Provide(provide_patient)}
 # The body picture, as rows of a grid seen from the front; the patient's right is on the left of the screen.
@@ -741,8 +741,8 @@ async def account_settings_form(request: Request[Any, Any, Any], db: AsyncSessio
     profile.time_zone = zone
     profile.conditions = _codes(form, "conditions", catalog.CONDITIONS)
     profile.version += 1
-    from backend.care.audit import audit_event
     from backend.db import utcnow
+    from backend.shared.audit import audit_event
 
     profile.updated_at = utcnow()
     db.add(audit_event(patient, "profile.update", patient_id=patient.user_id))

@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.config import ROOT, Settings
 from backend.education.articles import ORDER
-from backend.web.i18n import translate
-from backend.web.pages import best_language, page
+from backend.shared.i18n import best_language, translate
+from backend.shared.rendering import page
 
 PWA = ROOT / "pwa"
 SHELL = [

@@ -9,7 +9,7 @@ from typing import Any
 from litestar import Litestar
 from sqlalchemy import inspect, text
 
-from backend.care.models import CareLink
+from backend.shared.access import CareLink
 from tests.conftest import Api
 
 NOTE = "private note about my left calf"

@@ -19,7 +19,7 @@ from typing import Any
 import pytest_asyncio
 from litestar import Litestar
 
-from backend.care.models import CareLink
+from backend.shared.access import CareLink
 from tests.conftest import Api
 
 PUBLIC = {"/healthz", "/readyz", "/api/v1/catalog", "/api/v1/rules", "/api/v1/auth/session", "/api/v1/auth/register",

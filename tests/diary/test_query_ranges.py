@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backend import instants
+from backend.shared import instants
 from tests.conftest import Api
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))

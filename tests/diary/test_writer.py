@@ -29,11 +29,11 @@ from hypothesis import strategies as st
 from litestar import Litestar
 from sqlalchemy import select
 
-from backend.accounts.sessions import ANON_CSRF_COOKIE, session_cookie_name
 from backend.app import create_app
-from backend.care.models import AuditEvent
 from backend.diary.models import Episode
 from backend.diary.writer import EpisodeWrite, EpisodeWriter
+from backend.shared.audit import AuditEvent
+from backend.shared.principal import ANON_CSRF_COOKIE, session_cookie_name
 from tests.conftest import Api, make_settings
 from tests.web.helpers import hidden, page, submit
 

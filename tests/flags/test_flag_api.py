@@ -10,9 +10,9 @@ from typing import Any
 from litestar import Litestar
 from sqlalchemy import func, select, update
 
-from backend.care.models import CareLink
 from backend.flags.models import Flag
 from backend.flags.services import evaluate_patient, sweep
+from backend.shared.access import CareLink
 from tests.conftest import Api
 
 

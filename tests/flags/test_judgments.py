@@ -233,7 +233,7 @@ async def test_a_resolved_pattern_comes_back_only_as_a_fresh_pattern(
 
 
 def _principal(api: Api) -> Any:
-    from backend.accounts.sessions import Principal
+    from backend.shared.principal import Principal
 
     user = api.user or {}
     return Principal(uuid.UUID(user["id"]), "clinician", user["display_name"], user["email"], "")

@@ -23,7 +23,7 @@ from backend.flags.engine import ANY_CONDITION, evaluate
 from backend.flags.rows import patient_from
 from backend.flags.screen import urgent_screen
 from backend.flags.window import Day, Diary, Ep
-from backend.web.i18n import translate
+from backend.shared.i18n import translate
 from tests.conftest import Api
 from tests.web.helpers import page, submit
 

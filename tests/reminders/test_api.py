@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 from litestar import Litestar
 from sqlalchemy import select
 
-from backend.care.models import AuditEvent
 from backend.reminders.models import (
     Appointment,
     CalendarFeed,
@@ -24,6 +23,7 @@ from backend.reminders.models import (
     Reminder,
     ReminderPreferences,
 )
+from backend.shared.audit import AuditEvent
 from tests.conftest import Api
 from tests.web.helpers import page, submit
 

@@ -13,8 +13,8 @@ from babel.messages.pofile import read_po
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from backend.web import i18n
-from backend.web.i18n import best_language
+from backend.shared import i18n
+from backend.shared.i18n import best_language
 from tests.conftest import Api
 from tests.web.helpers import HTML, REPO, headings, hidden, html_lang, page, spanish
 

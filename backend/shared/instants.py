@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from backend.problems import FieldError, Problem, invalid
+from backend.shared.problems import FieldError, Problem, invalid
 
 EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
 LATEST = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)

@@ -226,6 +226,6 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
 
         target = "/sign-in" if status == 401 else "/account/two-step"
         return Redirect(target, status_code=303)  # type: ignore[return-value]
-    from backend.web.pages import render_error_page
+    from backend.shared.rendering import render_error_page
 
     return render_error_page(request, body, headers)

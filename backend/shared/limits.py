@@ -14,17 +14,28 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, case, select
+from sqlalchemy import Integer, String, bindparam, case, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from backend.accounts.models import RateCounter
 from backend.config import Settings
-from backend.db import utcnow
-from backend.problems import Problem
+from backend.db import Base, UTCDateTime, utcnow
+from backend.shared.problems import Problem
+
+
+class RateCounter(Base):
+    """A fixed-window counter shared by every app process (abuse limits must not reset when a request lands on
+    another process)."""
+
+    __tablename__ = "rate_counters"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_start: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    count: Mapped[int] = mapped_column(Integer)
+
 
 SIGN_IN_WINDOW = dt.timedelta(minutes=15)
 REGISTER_WINDOW = dt.timedelta(hours=1)

@@ -7,19 +7,39 @@ so that a clinician cannot even learn who uses the service. Every decision is au
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
 from litestar import Request
-from sqlalchemy import select
+from sqlalchemy import JSON, ForeignKey, Index, String, Uuid, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.accounts.sessions import Principal, client_address
-from backend.care.audit import audit_event
-from backend.care.models import CareLink
-from backend.problems import not_found
+from backend.db import Base, UTCDateTime
+from backend.shared.audit import audit_event
+from backend.shared.principal import Principal, client_address
+from backend.shared.problems import not_found
 
 SCOPES = ("view", "annotate", "notify", "export")
+
+
+class CareLink(Base):
+    """A patient's consent for one clinician to see their diary, with the scopes granted."""
+
+    __tablename__ = "care_links"
+
+    patient_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    clinician_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16))  # pending, active, revoked
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    consent_version: Mapped[str] = mapped_column(String(16))
+    consented_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_care_links_clinician_id_status", "clinician_id", "status"),)
 
 
 async def require_link(

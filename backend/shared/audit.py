@@ -6,9 +6,30 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from backend.accounts.sessions import Principal
-from backend.care.models import AuditEvent
-from backend.db import utcnow
+from sqlalchemy import BigInteger, Index, Integer, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.db import Base, UTCDateTime, utcnow
+from backend.shared.principal import Principal
+
+
+class AuditEvent(Base):
+    """One access to or change of health data. Never holds the diary content itself (HIPAA 164.312(b))."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
+    actor_role: Mapped[str | None] = mapped_column(String(16), default=None)
+    action: Mapped[str] = mapped_column(String(40))
+    patient_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
+    entity: Mapped[str | None] = mapped_column(String(80), default=None)
+    outcome: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str | None] = mapped_column(String(64), default=None)
+
+    __table_args__ = (Index("ix_audit_events_patient_id_at", "patient_id", "at"),)
+
 
 
 def audit_values(

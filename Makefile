@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint fmt migrate demo bench backup clean locks
+.PHONY: run test test-pure lint fmt migrate demo bench backup clean locks messages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,9 +25,10 @@ run: demo
 	$(BIN)/python -m backend.cli serve
 
 lint: $(STAMP) locks
-	$(BIN)/ruff check backend tests alembic
-	$(BIN)/ruff format --check backend tests alembic
+	$(BIN)/ruff check backend tests alembic bench
+	$(BIN)/ruff format --check backend tests alembic bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # Each npm lock file must match its package.json, or `npm ci` (make bench, tests/ensure-browser) stops on a clean clone.
 # A dry run reads the registry's metadata but installs nothing; regenerate a stale lock with
@@ -43,8 +44,8 @@ locks:
 	done
 
 fmt: $(STAMP)
-	$(BIN)/ruff format backend tests alembic
-	$(BIN)/ruff check --fix backend tests alembic
+	$(BIN)/ruff format backend tests alembic bench
+	$(BIN)/ruff check --fix backend tests alembic bench
 
 # The whole suite twice: on SQLite (a real file) and on a real PostgreSQL server the tests start themselves.
 test: $(STAMP)
@@ -53,6 +54,14 @@ test: $(STAMP)
 	$(MAKE) lint
 	SPASM_TEST_DATABASE=sqlite $(BIN)/pytest
 	SPASM_TEST_DATABASE=postgresql $(BIN)/pytest
+
+# New texts of the templates, scripts and Python into the catalogs (pwa/locale); translate them, then run it again.
+messages: $(STAMP)
+	$(BIN)/python -m backend.messages
+
+# The fast tests alone (no database, no server, no browser: the rules, the planner, validation...), in seconds.
+test-pure: $(STAMP)
+	$(BIN)/pytest -m pure
 
 # A consistent copy of the SQLite database while the service runs: make backup [TO=path]
 backup: $(STAMP)

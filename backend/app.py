@@ -5,14 +5,12 @@ from __future__ import annotations
 import gc
 from typing import Any
 
-import msgspec
-from litestar import Litestar, Request, Response, get
+from litestar import Litestar, get
 from litestar.config.allowed_hosts import AllowedHostsConfig
 from litestar.config.compression import CompressionConfig
 from litestar.config.response_cache import ResponseCacheConfig
 from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
-from litestar.exceptions import HTTPException
 from litestar.file_system import BaseLocalFileSystem
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -22,98 +20,68 @@ from litestar.template import TemplateConfig
 from sqlalchemy import func, select, text
 
 from backend import logs
-from backend.accounts.account_pages import ACCOUNT_PAGE_ROUTES
-from backend.accounts.account_routes import ACCOUNT_SECURITY_ROUTES
-from backend.accounts.dependencies import authenticate, confirm_caller, provide_principal
-from backend.accounts.pages import SIGN_IN_PAGE_ROUTES
-from backend.accounts.rights import RIGHTS_ROUTES
-from backend.accounts.routes import ACCOUNT_ROUTES
-from backend.care.links import LINK_ROUTES
-from backend.care.routes import CARE_ROUTES
-from backend.care.triage import TRIAGE_ROUTES
+from backend.accounts import account_pages
+from backend.accounts import api as accounts_api
+from backend.accounts import pages as accounts_pages
+from backend.accounts.sessions import resolve, resolve_many
+from backend.care import api as care_api
+from backend.care import pages as care_pages
 from backend.config import ROOT, Settings, load_settings
 from backend.db import make_engine, make_sessionmaker
-from backend.diary.routes import DIARY_ROUTES
-from backend.diary.sync import SYNC_ROUTES
+from backend.diary import api as diary_api
+from backend.diary import checkin_pages, history_pages
+from backend.diary import pages as diary_pages
+from backend.diary.services import Writes
 from backend.diary.writer import EpisodeWriter
-from backend.education.routes import EDUCATION_ROUTES
+from backend.education import pages as education_pages
+from backend.flags import api as flags_api
+from backend.flags import clinician_pages as flags_clinician_pages
+from backend.flags import pages as flags_pages
 from backend.flags.evaluator import Evaluator
 from backend.flags.models import RuleFailure
-from backend.flags.routes import FLAG_ROUTES
+from backend.flags.safety import FlagSafety, WriteScreen
 from backend.flags.sweeper import Sweeper
+from backend.home import pages as home_pages
+from backend.home import pwa
 from backend.openapi import add_problem_responses
+from backend.reminders import api as reminders_api
+from backend.reminders import clinician_pages as reminders_clinician_pages
+from backend.reminders import pages as reminders_pages
 from backend.reminders.dispatcher import Dispatcher
-from backend.reminders.routes import REMINDER_ROUTES
-from backend.reports.routes import REPORT_ROUTES
-from backend.shared import instants, limits
-from backend.shared.csrf import SAFE_METHODS, check_csrf
-from backend.shared.dependencies import provide_db, provide_settings
+from backend.reminders.queue import plan_patient
+from backend.reports import pages as reports_pages
+from backend.shared.dependencies import provide_db, provide_principal, provide_settings
+from backend.shared.errors import handle_exception
+from backend.shared.guards import add_quota_headers, check_request
 from backend.shared.headers import security_headers
-from backend.shared.problems import FieldError, Problem, field_error_from_msgspec, handle_exception, invalid
-from backend.web.pages import PAGE_ROUTES
-from backend.web.patient_pages import PATIENT_PAGE_ROUTES
-from backend.web.pwa import PWA_ROUTES
 
 PWA = ROOT / "pwa"
-
-
-async def check_request(request: Request[Any, Any, Any]) -> Response[None] | None:
-    """Runs before every handler, in this order: who is calling (401, then 403 for the wrong role), CSRF, the content
-    type of API writes (415, ASVS 13.1.5), and the body's types. A stranger learns nothing about a route's body.
-    An OPTIONS request is answered here, with every method of its path."""
-    if request.method == "OPTIONS" and (allow := request.app.state.allow.get(id(request.route_handler))):
-        return Response(None, status_code=204, headers={"Allow": allow})
-    limits.current_quota.set(None)
-    await authenticate(request)
-    try:
-        await check_csrf(request)
-        if request.method not in SAFE_METHODS and request.scope["path"].startswith("/api/"):
-            has_body = (
-                request.headers.get("content-length", "0") not in {"", "0"} or "transfer-encoding" in request.headers
-            )
-            content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-            if has_body and content_type != "application/json":
-                raise Problem(
-                    415, "Send the body as JSON with Content-Type: application/json.", code="unsupported-media-type"
-                )
-            await check_types_strictly(request)
-    except (Problem, HTTPException):  # ours, or Litestar's own (a body over the size limit: 413)
-        await confirm_caller(request)  # a handler that looks up its session later still answers 401/403 first
-        raise
-    return None
-
-
-async def check_types_strictly(request: Request[Any, Any, Any]) -> None:
-    """Litestar converts bodies leniently ("7" becomes 7, "false" becomes False); the API promises the types its
-    schema states, so the body is first decoded strictly against the same Struct."""
-    field = request.route_handler.parsed_data_field
-    if field is None or not isinstance(field.annotation, type) or not issubclass(field.annotation, msgspec.Struct):
-        return
-    body = await request.body()
-    error: FieldError | None = None
-    if not body:
-        error = FieldError("body", "a JSON object is required")
-    else:
-        try:
-            decoded = msgspec.json.decode(body, type=field.annotation, strict=True)
-        except msgspec.ValidationError as exc:
-            error = field_error_from_msgspec(str(exc))
-        except msgspec.DecodeError as exc:
-            raise Problem(400, f"The body is not valid JSON: {exc}", code="invalid-json") from exc
-    if error is not None:
-        raise Problem(400, f"The request has problems: {error.field}: {error.reason}", code="invalid-request",
-                      errors=[error])  # fmt: skip
-    if (outside := instants.out_of_range(decoded)) is not None:
-        raise invalid([outside])
-
-
-async def add_quota_headers(response: Response[Any]) -> Response[Any]:
-    """RateLimit-Limit/Remaining/Reset on the answer of a request that counted against a limit (limits.hit)."""
-    quota = limits.current_quota.get()
-    if quota is not None:
-        for name, value in quota.headers().items():
-            response.headers.setdefault(name, value)
-    return response
+# Every area's JSON routes and pages; each module lists its own (a ROUTES list at its end).
+ROUTES: list[Any] = [
+    route
+    for module in (
+        accounts_api,
+        accounts_pages,
+        account_pages,
+        diary_api,
+        diary_pages,
+        checkin_pages,
+        history_pages,
+        flags_api,
+        flags_pages,
+        flags_clinician_pages,
+        care_api,
+        care_pages,
+        reminders_api,
+        reminders_pages,
+        reminders_clinician_pages,
+        reports_pages,
+        education_pages,
+        home_pages,
+        pwa,
+    )
+    for route in module.ROUTES
+]
 
 
 @get("/healthz", tags=["operations"], summary="Liveness: the process answers", cache_control=None)
@@ -166,6 +134,14 @@ def settle_memory() -> None:
     gc.freeze()
 
 
+def provide_writes(state: State) -> Writes:
+    return state.writes  # type: ignore[no-any-return]
+
+
+def provide_safety(state: State) -> FlagSafety:
+    return state.safety  # type: ignore[no-any-return]
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
     engine = make_engine(settings)
@@ -173,9 +149,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     maker = make_sessionmaker(engine)
     sweeper = Sweeper(maker, settings.sweep_seconds)
-    writer = EpisodeWriter(engine, settings)
-    evaluator = Evaluator(maker, settings.flag_delay_seconds, busy=writer.busy)
+    writer = EpisodeWriter(engine, settings, resolve=resolve_many, screen=WriteScreen())
+    evaluator = Evaluator(maker, settings.flag_delay_seconds, busy=writer.busy, then=plan_patient)
     writer.orphaned = evaluator.schedule
+    safety = FlagSafety(evaluator)
+    writes = Writes(settings, writer, safety, maker)
     dispatcher = Dispatcher(maker, settings)
 
     async def dispose() -> None:
@@ -187,23 +165,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     app = Litestar(
         route_handlers=[
-            *ACCOUNT_ROUTES,
-            *ACCOUNT_SECURITY_ROUTES,
-            *SIGN_IN_PAGE_ROUTES,
-            *ACCOUNT_PAGE_ROUTES,
-            *RIGHTS_ROUTES,
-            *CARE_ROUTES,
-            *LINK_ROUTES,
-            *TRIAGE_ROUTES,
-            *REPORT_ROUTES,
-            *DIARY_ROUTES,
-            *SYNC_ROUTES,
-            *FLAG_ROUTES,
-            *PAGE_ROUTES,
-            *PATIENT_PAGE_ROUTES,
-            *EDUCATION_ROUTES,
-            *PWA_ROUTES,
-            *REMINDER_ROUTES,
+            *ROUTES,
             healthz,
             readyz,
             create_static_files_router(
@@ -222,12 +184,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "evaluator": evaluator,
                 "dispatcher": dispatcher,
                 "writer": writer,
+                "writes": writes,
+                "safety": safety,
+                # Who a session cookie belongs to: the accounts area answers for the shared layer (dependencies.py).
+                "resolve": resolve,
             }
         ),
         dependencies={
             "db": Provide(provide_db),
             "settings": Provide(provide_settings, sync_to_thread=False),
             "principal": Provide(provide_principal),
+            "writes": Provide(provide_writes, sync_to_thread=False),
+            "safety": Provide(provide_safety, sync_to_thread=False),
         },
         before_request=check_request,
         after_request=add_quota_headers,

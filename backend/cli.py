@@ -76,8 +76,13 @@ async def _refuse_demo_accounts() -> None:
     engine = make_engine(load_settings())
     try:
         async with make_sessionmaker(engine)() as db:
-            found = (await db.execute(select(func.count()).select_from(User).where(
-                User.email.in_([demo.PATIENT_EMAIL, demo.CLINICIAN_EMAIL])))).scalar_one()  # fmt: skip
+            found = (
+                await db.execute(
+                    select(func.count())
+                    .select_from(User)
+                    .where(User.email.in_([demo.PATIENT_EMAIL, demo.CLINICIAN_EMAIL]))
+                )
+            ).scalar_one()
     finally:
         await engine.dispose()
     if found:
@@ -104,9 +109,10 @@ def main() -> None:
     serve.add_argument("--port", type=int, default=int(os.environ.get("SPASM_PORT", "8000")))
     serve.add_argument("--workers", type=int, default=int(os.environ.get("SPASM_WORKERS", "1")))
     serve.add_argument(
-        "--forwarded-allow-ips", default=os.environ.get("SPASM_FORWARDED_ALLOW_IPS", ""),
+        "--forwarded-allow-ips",
+        default=os.environ.get("SPASM_FORWARDED_ALLOW_IPS", ""),
         help="behind a proxy: its address(es); only then is X-Forwarded-For believed, and only from there",
-    )  # fmt: skip
+    )
     args = parser.parse_args()
     if args.command == "demo":
         asyncio.run(_load_demo())
@@ -138,8 +144,17 @@ def main() -> None:
         _banner(args.host, args.port)
         proxy = bool(args.forwarded_allow_ips)
         # The app configures logging itself (backend/logs.py); uvicorn's access line would carry ids and queries.
-        uvicorn.run("backend.asgi:app", host=args.host, port=args.port, workers=args.workers, log_config=None,
-                    access_log=False, server_header=False, proxy_headers=proxy, forwarded_allow_ips=args.forwarded_allow_ips or None)  # fmt: skip
+        uvicorn.run(
+            "backend.asgi:app",
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_config=None,
+            access_log=False,
+            server_header=False,
+            proxy_headers=proxy,
+            forwarded_allow_ips=args.forwarded_allow_ips or None,
+        )
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ unsafe (the development secret above all).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -73,7 +73,6 @@ class Settings:
     push_allowed_hosts: tuple[str, ...] = ()
     # Two-step sign-in for clinicians: None follows the environment (required in production, optional elsewhere).
     clinician_two_step: bool | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def production(self) -> bool:
@@ -109,8 +108,13 @@ class Settings:
             raise ConfigError(f"SPASM_LOG_LEVEL must be debug, info, warning or error, got {self.log_level!r}")
         if self.environment not in {"development", "test", "production"}:
             raise ConfigError(f"SPASM_ENV must be development, test or production, got {self.environment!r}")
-        for name in ("patient_idle_minutes", "patient_absolute_minutes", "clinician_idle_minutes",
-                     "clinician_absolute_minutes", "max_body_bytes"):  # fmt: skip
+        for name in (
+            "patient_idle_minutes",
+            "patient_absolute_minutes",
+            "clinician_idle_minutes",
+            "clinician_absolute_minutes",
+            "max_body_bytes",
+        ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"SPASM_{name.upper()} must be greater than 0")
         if self.production:

@@ -6,7 +6,6 @@ SQLite is the embedded default and PostgreSQL the production database; everythin
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
@@ -117,8 +116,9 @@ def make_sqlite_writer_engine(settings: Settings) -> Engine:
     its own: a whole batch then costs one hand-over between threads instead of one per statement. The same pragmas as
     the async engine (WAL, synchronous=FULL, busy_timeout), and one connection."""
     url = make_url(settings.database_url).set(drivername="sqlite")
-    engine = create_engine(url, poolclass=QueuePool, pool_size=1, max_overflow=0, pool_timeout=30,
-                           hide_parameters=True, **JSON_CODEC)  # fmt: skip
+    engine = create_engine(
+        url, poolclass=QueuePool, pool_size=1, max_overflow=0, pool_timeout=30, hide_parameters=True, **JSON_CODEC
+    )
     event.listen(engine, "connect", _writer_connection)
     # Each batch takes the write lock as it begins, so that what it reads (sessions, stored episodes, counters) cannot
     # change under it, rather than relying on the driver starting the transaction only at the first write.
@@ -155,8 +155,3 @@ def insert_many(conn: Connection, statement: Insert, table: Table, rows: list[di
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
-
-
-async def session_scope(maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    async with maker() as session:
-        yield session

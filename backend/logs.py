@@ -149,9 +149,16 @@ def access_log(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send_and_note)
         finally:
             route = scope.get("path_template") or _template(scope)
-            access.info("request", extra={"method": scope.get("method"), "route": route, "status": status,
-                                          "ms": round((time.perf_counter() - started) * 1000, 1),
-                                          "request_id": rid})  # fmt: skip
+            access.info(
+                "request",
+                extra={
+                    "method": scope.get("method"),
+                    "route": route,
+                    "status": status,
+                    "ms": round((time.perf_counter() - started) * 1000, 1),
+                    "request_id": rid,
+                },
+            )
 
     return wrapped
 

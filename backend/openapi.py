@@ -43,10 +43,21 @@ def _input_structs() -> dict[str, type]:
     return found
 
 
-_FIELDS = {"anyOf": "any_of", "oneOf": "one_of", "allOf": "all_of", "additionalProperties": "additional_properties",
-           "minLength": "min_length", "maxLength": "max_length", "minItems": "min_items", "maxItems": "max_items",
-           "exclusiveMinimum": "exclusive_minimum", "exclusiveMaximum": "exclusive_maximum",
-           "minProperties": "min_properties", "maxProperties": "max_properties", "$ref": "ref"}  # fmt: skip
+_FIELDS = {
+    "anyOf": "any_of",
+    "oneOf": "one_of",
+    "allOf": "all_of",
+    "additionalProperties": "additional_properties",
+    "minLength": "min_length",
+    "maxLength": "max_length",
+    "minItems": "min_items",
+    "maxItems": "max_items",
+    "exclusiveMinimum": "exclusive_minimum",
+    "exclusiveMaximum": "exclusive_maximum",
+    "minProperties": "min_properties",
+    "maxProperties": "max_properties",
+    "$ref": "ref",
+}
 
 
 def _to_schema(definition: Any) -> Any:

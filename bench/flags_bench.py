@@ -30,8 +30,16 @@ async def run() -> None:
     print(f"  built diaries: 5 years x 10 episodes/day and 1 month x 10/day ({time.perf_counter() - t0:.0f} s)")
 
     def new_spasm() -> Ep:
-        return Ep(uuid.uuid4(), "spasm", now - dt.timedelta(minutes=5), 60, 6, duration_seconds=40,
-                  sites=(("calf", "left"),), triggers=frozenset({"fatigue"}))  # fmt: skip
+        return Ep(
+            uuid.uuid4(),
+            "spasm",
+            now - dt.timedelta(minutes=5),
+            60,
+            6,
+            duration_seconds=40,
+            sites=(("calf", "left"),),
+            triggers=frozenset({"fatigue"}),
+        )
 
     async def urgent_on_write(patient: uuid.UUID) -> None:
         async with maker() as db:
@@ -48,14 +56,18 @@ async def run() -> None:
     baseline = await timings(select_one, 300)
     print(f"  one SELECT 1 in a session (the floor of any database step): {describe(baseline)}")
     screen_figures(now)
-    for label, fn in (("urgent rules, inside the write's request", urgent_on_write),
-                      ("all rules, after the answer and in the sweep", full)):  # fmt: skip
+    for label, fn in (
+        ("urgent rules, inside the write's request", urgent_on_write),
+        ("all rules, after the answer and in the sweep", full),
+    ):
         five_years = await timings(lambda fn=fn: fn(heavy), 300)
         one_month = await timings(lambda fn=fn: fn(light), 300)
         print(f"  {label}:")
         print(f"    5-year diary (18,250 episodes)  {describe(five_years)}")
-        print(f"    1-month diary (300 episodes)    {describe(one_month)}   5y/1m median ratio "
-              f"{statistics.median(five_years) / statistics.median(one_month):.2f}")  # fmt: skip
+        print(
+            f"    1-month diary (300 episodes)    {describe(one_month)}   5y/1m median ratio "
+            f"{statistics.median(five_years) / statistics.median(one_month):.2f}"
+        )
     print("  target: evaluation on write under 5 ms median for the 5-year diary")
 
     many = [(uuid.uuid4(), 14, 3) for _ in range(int(os.environ.get("BENCH_SWEEP_PATIENTS", "10000")))]
@@ -72,16 +84,37 @@ async def run() -> None:
 def screen_figures(now: dt.datetime) -> None:
     """The grouped episode writer screens each write without the database; only a write it cannot clear runs the
     urgent rules with the diary (the figures that follow)."""
-    profile = SimpleNamespace(conditions=["idiopathic_cramps"], time_zone="Europe/Madrid", sci_level=None,
-                              itb_pump=False, itb_refill_date=None, baseline_systolic=None, sleep_start=dt.time(23),
-                              sleep_end=dt.time(7))  # fmt: skip
+    profile = SimpleNamespace(
+        conditions=["idiopathic_cramps"],
+        time_zone="Europe/Madrid",
+        sci_level=None,
+        itb_pump=False,
+        itb_refill_date=None,
+        baseline_systolic=None,
+        sleep_start=dt.time(23),
+        sleep_end=dt.time(7),
+    )
 
     def row(**changes: object) -> SimpleNamespace:
-        return SimpleNamespace(**{
-            "id": uuid.uuid4(), "kind": "spasm", "started_at": now - dt.timedelta(minutes=5), "start_offset": 60,
-            "intensity": 6, "duration_seconds": 40, "ended_at": None, "ongoing": False,
-            "body_sites": [{"site": "calf", "side": "left"}], "woke_from_sleep": None, "triggers": ["fatigue"],
-            "symptoms": [], "context": [], "treatments": [], **changes})  # fmt: skip
+        return SimpleNamespace(
+            **{
+                "id": uuid.uuid4(),
+                "kind": "spasm",
+                "started_at": now - dt.timedelta(minutes=5),
+                "start_offset": 60,
+                "intensity": 6,
+                "duration_seconds": 40,
+                "ended_at": None,
+                "ongoing": False,
+                "body_sites": [{"site": "calf", "side": "left"}],
+                "woke_from_sleep": None,
+                "triggers": ["fatigue"],
+                "symptoms": [],
+                "context": [],
+                "treatments": [],
+                **changes,
+            }
+        )
 
     quick, warning = row(), row(symptoms=["new_weakness"])
     figures = []

@@ -34,22 +34,36 @@ def _ensure_tools() -> None:
     if not Path("/usr/bin/chromium").exists():
         subprocess.run([str(ROOT / "tests" / "ensure-browser")], check=True)
     if not CLI.exists():
-        subprocess.run(["npm", "ci" if (HERE / "package-lock.json").exists() else "install", "--no-audit", "--no-fund"],
-                       cwd=HERE, check=True)  # fmt: skip
+        subprocess.run(
+            ["npm", "ci" if (HERE / "package-lock.json").exists() else "install", "--no-audit", "--no-fund"],
+            cwd=HERE,
+            check=True,
+        )
 
 
 def _register(client: httpx.Client, role: str) -> str:
     token = client.get("/api/v1/auth/session").json()["csrf_token"]
-    made = client.post("/api/v1/auth/register", headers={"x-csrf-token": token}, json={
-        "email": f"lh-{uuid.uuid4().hex[:8]}@example.org", "password": "lighthouse pass-phrase",
-        "display_name": f"Lighthouse {role}", "time_zone": "Europe/Madrid", "role": role})  # fmt: skip
+    made = client.post(
+        "/api/v1/auth/register",
+        headers={"x-csrf-token": token},
+        json={
+            "email": f"lh-{uuid.uuid4().hex[:8]}@example.org",
+            "password": "lighthouse pass-phrase",
+            "display_name": f"Lighthouse {role}",
+            "time_zone": "Europe/Madrid",
+            "role": role,
+        },
+    )
     return str(made.json()["csrf_token"])
 
 
 def _clinician_of(base: str, patient: httpx.Client, token: str) -> tuple[str, str]:
     """A clinician the patient shared with: their cookie and the patient's report page."""
-    code = patient.post("/api/v1/care-links/invitations", headers={"x-csrf-token": token},
-                        json={"scopes": ["view", "annotate", "notify", "export"]}).json()["code"]  # fmt: skip
+    code = patient.post(
+        "/api/v1/care-links/invitations",
+        headers={"x-csrf-token": token},
+        json={"scopes": ["view", "annotate", "notify", "export"]},
+    ).json()["code"]
     with httpx.Client(base_url=base, timeout=30) as clinician:
         csrf = _register(clinician, "clinician")
         link = clinician.post("/api/v1/care-links/redeem", headers={"x-csrf-token": csrf}, json={"code": code}).json()
@@ -67,9 +81,17 @@ def _patient_with_a_diary(base: str) -> tuple[str, str, str, str]:
             started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - n * 9 * 3600 - 3600))
             episode_id = uuid.uuid4()
             first = first or episode_id
-            client.put(f"/api/v1/episodes/{episode_id}", headers={"x-csrf-token": token}, json={
-                "kind": "spasm", "started_at": started, "intensity": n % 8 + 1,
-                "body_sites": [{"site": "calf", "side": "left"}], "triggers": ["fatigue"]})  # fmt: skip
+            client.put(
+                f"/api/v1/episodes/{episode_id}",
+                headers={"x-csrf-token": token},
+                json={
+                    "kind": "spasm",
+                    "started_at": started,
+                    "intensity": n % 8 + 1,
+                    "body_sites": [{"site": "calf", "side": "left"}],
+                    "triggers": ["fatigue"],
+                },
+            )
         cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
         return cookie, f"/episodes/{first}", *_clinician_of(base, client, token)
 
@@ -99,7 +121,9 @@ def _lighthouse(url: str, cookie: str) -> dict[str, float]:
             command = [str(CLI), url, "--quiet", "--output=json", f"--output-path={out}", f"--port={port}"]
             command.append("--only-categories=performance,accessibility,best-practices")
             environment = {**os.environ, "CHROME_PATH": "/usr/bin/chromium"}
-            done = subprocess.run(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            done = subprocess.run(
+                command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+            )
             if done.returncode:
                 raise subprocess.CalledProcessError(done.returncode, command, stderr=done.stderr[-2000:])
             report = json.loads(out.read_text())
@@ -127,22 +151,32 @@ async def run() -> None:
         server = start(Path(folder) / "lighthouse.db", port)  # migrated, and ready when this returns
         try:
             cookie, episode_page, clinician_cookie, report_page = _patient_with_a_diary(base)
-            print("Lighthouse 12, mobile preset, Debian Chromium; targets: "
-                  + ", ".join(f"{k} >= {v}" for k, v in TARGETS.items()))  # fmt: skip
-            pages = [("home", "/", cookie), ("log", "/log", cookie), ("my trends", "/trends", cookie),
-                     ("episode", episode_page, cookie), ("reminders", "/reminders", cookie),
-                     ("article", "/learn/self-care", cookie), ("sign in", "/sign-in", ""),
-                     ("forgot password", "/forgot-password", ""),
-                     ("clinician report", report_page, clinician_cookie)]  # fmt: skip
+            print(
+                "Lighthouse 12, mobile preset, Debian Chromium; targets: "
+                + ", ".join(f"{k} >= {v}" for k, v in TARGETS.items())
+            )
+            pages = [
+                ("home", "/", cookie),
+                ("log", "/log", cookie),
+                ("my trends", "/trends", cookie),
+                ("episode", episode_page, cookie),
+                ("reminders", "/reminders", cookie),
+                ("article", "/learn/self-care", cookie),
+                ("sign in", "/sign-in", ""),
+                ("forgot password", "/forgot-password", ""),
+                ("clinician report", report_page, clinician_cookie),
+            ]
             for name, path, who in pages:
                 try:
                     scores = await asyncio.to_thread(_lighthouse, base + path, who)
                 except subprocess.CalledProcessError:  # Lighthouse now and then loses its Chrome: once more
                     scores = await asyncio.to_thread(_lighthouse, base + path, who)
                 verdict = all(scores[k] >= v for k, v in TARGETS.items())
-                print(f"{name:16} performance {scores['performance']:3}  accessibility {scores['accessibility']:3}  "
-                      f"best practices {scores['best-practices']:3}  {'meets' if verdict else 'BELOW'} target"
-                      + (f"  failing: {', '.join(scores['failing'])}" if scores["failing"] else ""))  # fmt: skip
+                print(
+                    f"{name:16} performance {scores['performance']:3}  accessibility {scores['accessibility']:3}  "
+                    f"best practices {scores['best-practices']:3}  {'meets' if verdict else 'BELOW'} target"
+                    + (f"  failing: {', '.join(scores['failing'])}" if scores["failing"] else "")
+                )
         finally:
             stop(server)
     if shutil.which("npm") is None:

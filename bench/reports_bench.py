@@ -12,7 +12,7 @@ from sqlalchemy import insert
 
 from backend.care.triage import triage
 from backend.db import make_engine, make_sessionmaker
-from backend.reports.routes import report_context
+from backend.reports.services import report_context
 from backend.shared.access import CareLink
 from bench.common import add_patients, describe, fresh_sqlite, timings
 
@@ -36,17 +36,32 @@ async def run() -> None:
         values = await timings(lambda pid=pid: report(pid), 60)
         medians[label] = statistics.median(values)
         print(f"  28-day report, {label:8} diary ({days * 10:>6,} episodes): {describe(values)}")
-    print(f"  growth: 5 years / 1 month = {medians['5 years'] / medians['1 month']:.2f}x the time for "
-          f"{5 * 365 / 30:.0f}x the diary (target: report under 150 ms median for 5 years)")  # fmt: skip
+    print(
+        f"  growth: 5 years / 1 month = {medians['5 years'] / medians['1 month']:.2f}x the time for "
+        f"{5 * 365 / 30:.0f}x the diary (target: report under 150 ms median for 5 years)"
+    )
 
     clinician = uuid.uuid4()
     patients = [(uuid.uuid4(), 30, 3) for _ in range(500)]
     await add_patients(engine, patients, now)
     await add_patients(engine, [(clinician, 0, 0)], now)
     async with engine.begin() as conn:
-        await conn.execute(insert(CareLink), [
-            {"patient_id": pid, "id": uuid.uuid4(), "clinician_id": clinician, "status": "active", "scopes": ["view"],
-             "consent_version": "1", "consented_at": now, "created_at": now} for pid, _, _ in patients])  # fmt: skip
+        await conn.execute(
+            insert(CareLink),
+            [
+                {
+                    "patient_id": pid,
+                    "id": uuid.uuid4(),
+                    "clinician_id": clinician,
+                    "status": "active",
+                    "scopes": ["view"],
+                    "consent_version": "1",
+                    "consented_at": now,
+                    "created_at": now,
+                }
+                for pid, _, _ in patients
+            ],
+        )
 
     async def triage_list() -> None:
         async with maker() as db:

@@ -58,21 +58,29 @@ end
 
 
 def _environment(database: Path) -> dict[str, str]:
-    return {**os.environ, "SPASM_DATABASE_URL": f"sqlite+aiosqlite:///{database}", "SPASM_SECRET_KEY": "w" * 40,
-            "SPASM_SWEEP_SECONDS": "0", "SPASM_LIMIT_WRITES_PER_MINUTE": "100000000",
-            "SPASM_LIMIT_REGISTER_PER_ADDRESS": "1000000",
-            # As in production: a JSON access line per request (the bench's output goes nowhere, not to a terminal).
-            "SPASM_LOG_LEVEL": "info", "SPASM_LOG_FORMAT": "json"}  # fmt: skip
+    return {
+        **os.environ,
+        "SPASM_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+        "SPASM_SECRET_KEY": "w" * 40,
+        "SPASM_SWEEP_SECONDS": "0",
+        "SPASM_LIMIT_WRITES_PER_MINUTE": "100000000",
+        "SPASM_LIMIT_REGISTER_PER_ADDRESS": "1000000",
+        # As in production: a JSON access line per request (the bench's output goes nowhere, not to a terminal).
+        "SPASM_LOG_LEVEL": "info",
+        "SPASM_LOG_FORMAT": "json",
+    }
 
 
 def start(database: Path, port: int, command: list[str] | None = None) -> subprocess.Popen[bytes]:
     env = _environment(database)
-    subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=ROOT, env=env, check=True,
-                   capture_output=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "alembic", "upgrade", "head"], cwd=ROOT, env=env, check=True, capture_output=True
+    )
     command = command or [sys.executable, "-m", "backend.cli", "serve", "--port", str(port)]
     # A session of its own, so that stop() also ends the workers a server starts (granian serves from a child).
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)  # fmt: skip
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     if wait_ready(process, port):
         return process
     stop(process)
@@ -90,9 +98,16 @@ def patients(base: str, count: int) -> list[tuple[str, str]]:
     for n in range(count):
         with httpx.Client(base_url=base, timeout=30) as client:
             token = client.get("/api/v1/auth/session").json()["csrf_token"]
-            made = client.post("/api/v1/auth/register", headers={"x-csrf-token": token}, json={
-                "email": f"load-{n}-{uuid.uuid4().hex[:6]}@example.org", "password": "load test pass-phrase",
-                "display_name": f"Load {n}", "time_zone": "Europe/Madrid"})  # fmt: skip
+            made = client.post(
+                "/api/v1/auth/register",
+                headers={"x-csrf-token": token},
+                json={
+                    "email": f"load-{n}-{uuid.uuid4().hex[:6]}@example.org",
+                    "password": "load test pass-phrase",
+                    "display_name": f"Load {n}",
+                    "time_zone": "Europe/Madrid",
+                },
+            )
             cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
             found.append((cookie, made.json()["csrf_token"]))
     return found
@@ -108,8 +123,12 @@ def wrk(url: str, script: Path | None = None, seconds: int = SECONDS) -> dict[st
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
     scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]  # type: ignore[union-attr]
-    return {"rate": rate, "p99_ms": float(p99.group(1)) * scale, "total": total,  # type: ignore[union-attr]
-            "failed": int(bad.group(1)) if bad else 0}  # fmt: skip
+    return {
+        "rate": rate,
+        "p99_ms": float(p99.group(1)) * scale,
+        "total": total,  # type: ignore[union-attr]
+        "failed": int(bad.group(1)) if bad else 0,
+    }
 
 
 def peak_memory_mb(pid: int) -> float:
@@ -144,15 +163,20 @@ def logging_under_load(folder: Path, port: int, label: str, command: list[str] |
         with sqlite3.connect(database) as db:
             stored = db.execute("SELECT count(*) FROM episodes").fetchone()[0]
             # Every write of one batch shares its commit time: the audit rows show how the writes were grouped.
-            commits = db.execute("SELECT count(DISTINCT at) FROM audit_events WHERE action = 'episode.create'"
-                                 ).fetchone()[0]  # fmt: skip
+            commits = db.execute(
+                "SELECT count(DISTINCT at) FROM audit_events WHERE action = 'episode.create'"
+            ).fetchone()[0]
         memory = peak_memory_mb(server.pid)
-        print(f"{label}: PUT /api/v1/episodes {writes['rate']:7.0f}/s p99 {writes['p99_ms']:6.1f} ms "
-              f"(failed {writes['failed']})  |  GET /healthz {bare['rate']:7.0f}/s p99 {bare['p99_ms']:5.1f} ms  |  "
-              f"writes at {writes['rate'] / bare['rate']:.0%} of the bare endpoint; target 2000/s, p99 < 50 ms")  # fmt: skip
-        print(f"{label}: durable: {stored} episodes on disk for {acknowledged} acknowledged "
-              f"({'every one' if stored >= acknowledged else 'SOME MISSING'}) in {commits} commits "
-              f"({stored / max(commits, 1):.1f} episodes per commit); peak memory {memory:.0f} MB")  # fmt: skip
+        print(
+            f"{label}: PUT /api/v1/episodes {writes['rate']:7.0f}/s p99 {writes['p99_ms']:6.1f} ms "
+            f"(failed {writes['failed']})  |  GET /healthz {bare['rate']:7.0f}/s p99 {bare['p99_ms']:5.1f} ms  |  "
+            f"writes at {writes['rate'] / bare['rate']:.0%} of the bare endpoint; target 2000/s, p99 < 50 ms"
+        )
+        print(
+            f"{label}: durable: {stored} episodes on disk for {acknowledged} acknowledged "
+            f"({'every one' if stored >= acknowledged else 'SOME MISSING'}) in {commits} commits "
+            f"({stored / max(commits, 1):.1f} episodes per commit); peak memory {memory:.0f} MB"
+        )
     finally:
         stop(server)
 
@@ -165,9 +189,15 @@ def sync_upload(folder: Path, port: int) -> None:
         base = f"http://127.0.0.1:{port}"
         cookie, token = patients(base, 1)[0]
         started = time.time()
-        bodies = [{"kind": "spasm", "intensity": n % 10,
-                   "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started - 3600 - n * 600)),
-                   "body_sites": [{"site": "calf", "side": "left"}]} for n in range(500)]  # fmt: skip
+        bodies = [
+            {
+                "kind": "spasm",
+                "intensity": n % 10,
+                "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started - 3600 - n * 600)),
+                "body_sites": [{"site": "calf", "side": "left"}],
+            }
+            for n in range(500)
+        ]
         headers = {"Cookie": cookie, "x-csrf-token": token}
         with httpx.Client(base_url=base, timeout=30, headers=headers) as client:
             begin = time.perf_counter()
@@ -187,9 +217,11 @@ def sync_upload(folder: Path, port: int) -> None:
             for _ in range(50):
                 client.get("/healthz")
             bare = (time.perf_counter() - begin) / 50
-        print(f"sync upload: 500 queued episodes in {upload:.2f} s ({upload / 500 * 1000:.1f} ms each, one after "
-              f"another); the phone's copy back from the feed in {feed * 1000:.0f} ms ({pages} pages); "
-              f"one GET /healthz round trip {bare * 1000:.1f} ms")  # fmt: skip
+        print(
+            f"sync upload: 500 queued episodes in {upload:.2f} s ({upload / 500 * 1000:.1f} ms each, one after "
+            f"another); the phone's copy back from the feed in {feed * 1000:.0f} ms ({pages} pages); "
+            f"one GET /healthz round trip {bare * 1000:.1f} ms"
+        )
     finally:
         stop(server)
 
@@ -199,7 +231,21 @@ async def run() -> None:
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         await asyncio.to_thread(logging_under_load, folder, 8791, "uvicorn")
-        granian = [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", "8793",
-                   "--workers", "1", "--log-level", "warning", "backend.asgi:app"]  # fmt: skip
+        granian = [
+            sys.executable,
+            "-m",
+            "granian",
+            "--interface",
+            "asgi",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "8793",
+            "--workers",
+            "1",
+            "--log-level",
+            "warning",
+            "backend.asgi:app",
+        ]
         await asyncio.to_thread(logging_under_load, folder, 8793, "granian", granian)
         await asyncio.to_thread(sync_upload, folder, 8792)

@@ -12,6 +12,7 @@ import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -32,6 +33,20 @@ hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
 TEST_SECRET = "test-secret-" + "x" * 40
+BROWSER_TESTS = Path(__file__).resolve().parent / "browser"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Each test is marked by what it needs: ``browser`` (Chromium and a live server, tests/browser), ``server`` (a
+    real database, and most an app on it), or ``pure`` (plain data in and out: the rules, the planner, the summary,
+    validation). `pytest -m pure` runs the fast ones in seconds; `make test` runs them all."""
+    for item in items:
+        if BROWSER_TESTS in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.browser)
+        elif {"database_url", "database_server"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.server)
+        else:
+            item.add_marker(pytest.mark.pure)
 
 
 @pytest.fixture(scope="session")

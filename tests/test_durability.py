@@ -44,8 +44,12 @@ def signed_in_client(base: str) -> tuple[httpx.Client, str]:
 
 def episode(minutes_ago: int) -> dict[str, object]:
     start = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=minutes_ago)
-    return {"kind": "spasm", "started_at": start.isoformat(), "intensity": 4,
-            "body_sites": [{"site": "calf", "side": "right"}]}  # fmt: skip
+    return {
+        "kind": "spasm",
+        "started_at": start.isoformat(),
+        "intensity": 4,
+        "body_sites": [{"site": "calf", "side": "right"}],
+    }
 
 
 def stored_episode_ids(url: str) -> set[str]:
@@ -83,8 +87,9 @@ def test_every_acknowledged_episode_survives_a_sigkill_under_load(database_serve
             episode_id = str(uuid.uuid4())
             n += 1
             try:
-                response = client.put(f"/api/v1/episodes/{episode_id}", json=episode(n % 600 + 1),
-                                      headers={"x-csrf-token": token})  # fmt: skip
+                response = client.put(
+                    f"/api/v1/episodes/{episode_id}", json=episode(n % 600 + 1), headers={"x-csrf-token": token}
+                )
             except httpx.HTTPError:
                 return  # the server died mid-request: that one was never acknowledged
             if response.status_code in (200, 201):
@@ -122,8 +127,12 @@ def test_an_online_backup_taken_under_writes_restores_to_a_working_database(tmp_
         before = []
         for i in range(30):
             episode_id = str(uuid.uuid4())
-            assert client.put(f"/api/v1/episodes/{episode_id}", json=episode(i + 1),
-                              headers={"x-csrf-token": token}).status_code == 201  # fmt: skip
+            assert (
+                client.put(
+                    f"/api/v1/episodes/{episode_id}", json=episode(i + 1), headers={"x-csrf-token": token}
+                ).status_code
+                == 201
+            )
             before.append(episode_id)
         stop = threading.Event()
 
@@ -168,8 +177,11 @@ def test_make_backup_command_writes_a_checked_copy(tmp_path: Path) -> None:
     target = tmp_path / "out" / "cli-copy.db"
     result = subprocess.run(
         [sys.executable, "-m", "backend.cli", "backup", "--to", str(target)],
-        cwd=ROOT, env={**os.environ, "SPASM_DATABASE_URL": f"sqlite+aiosqlite:///{db}"}, capture_output=True, text=True,
-    )  # fmt: skip
+        cwd=ROOT,
+        env={**os.environ, "SPASM_DATABASE_URL": f"sqlite+aiosqlite:///{db}"},
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     assert "Backup written to" in result.stdout
     with sqlite3.connect(target) as conn:
@@ -183,8 +195,11 @@ def test_backup_of_a_missing_database_fails_clearly(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere.db"
     result = subprocess.run(
         [sys.executable, "-m", "backend.cli", "backup", "--to", str(tmp_path / "copy.db")],
-        cwd=ROOT, env={**os.environ, "SPASM_DATABASE_URL": f"sqlite+aiosqlite:///{missing}"}, capture_output=True, text=True,
-    )  # fmt: skip
+        cwd=ROOT,
+        env={**os.environ, "SPASM_DATABASE_URL": f"sqlite+aiosqlite:///{missing}"},
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode != 0
     assert "nothing to back up" in result.stderr and "Traceback" not in result.stderr
     assert not missing.exists() and not (tmp_path / "copy.db").exists()

@@ -58,13 +58,25 @@ FUZZ = settings(
 NOT_FUZZED = ("/api/v1/auth/", "/api/v1/account")
 # The diary and flag operations this file must cover; the collection below must contain them all.
 REQUIRED = {
-    ("GET", "/api/v1/episodes"), ("GET", "/api/v1/episodes/{episode_id}"), ("PUT", "/api/v1/episodes/{episode_id}"),
-    ("DELETE", "/api/v1/episodes/{episode_id}"), ("GET", "/api/v1/checkins"), ("GET", "/api/v1/checkins/{day}"),
-    ("PUT", "/api/v1/checkins/{day}"), ("GET", "/api/v1/penn"), ("PUT", "/api/v1/penn/{week}"),
-    ("GET", "/api/v1/regimens"), ("GET", "/api/v1/regimens/{regimen_id}"), ("PUT", "/api/v1/regimens/{regimen_id}"),
-    ("DELETE", "/api/v1/regimens/{regimen_id}"), ("GET", "/api/v1/profile"), ("PUT", "/api/v1/profile"),
-    ("GET", "/api/v1/flags"), ("POST", "/api/v1/flags/{flag_id}/checked"), ("GET", "/api/v1/measures"),
-}  # fmt: skip
+    ("GET", "/api/v1/episodes"),
+    ("GET", "/api/v1/episodes/{episode_id}"),
+    ("PUT", "/api/v1/episodes/{episode_id}"),
+    ("DELETE", "/api/v1/episodes/{episode_id}"),
+    ("GET", "/api/v1/checkins"),
+    ("GET", "/api/v1/checkins/{day}"),
+    ("PUT", "/api/v1/checkins/{day}"),
+    ("GET", "/api/v1/penn"),
+    ("PUT", "/api/v1/penn/{week}"),
+    ("GET", "/api/v1/regimens"),
+    ("GET", "/api/v1/regimens/{regimen_id}"),
+    ("PUT", "/api/v1/regimens/{regimen_id}"),
+    ("DELETE", "/api/v1/regimens/{regimen_id}"),
+    ("GET", "/api/v1/profile"),
+    ("PUT", "/api/v1/profile"),
+    ("GET", "/api/v1/flags"),
+    ("POST", "/api/v1/flags/{flag_id}/checked"),
+    ("GET", "/api/v1/measures"),
+}
 PASSWORD = "a perfectly fine pass-phrase"
 
 
@@ -100,8 +112,13 @@ def _browser(app: Any, role: str) -> tuple[requests.Session, str]:
     call; the session cookie stays in its cookie jar."""
     client = asgi.get_client(app).__enter__()
     csrf = client.get("/api/v1/auth/session").json()["csrf_token"]
-    body = {"email": f"fuzz-{role}-{uuid.uuid4().hex[:12]}@example.org", "password": PASSWORD,
-            "display_name": f"Fuzz {role}", "role": role, "time_zone": "Europe/Madrid"}  # fmt: skip
+    body = {
+        "email": f"fuzz-{role}-{uuid.uuid4().hex[:12]}@example.org",
+        "password": PASSWORD,
+        "display_name": f"Fuzz {role}",
+        "role": role,
+        "time_zone": "Europe/Madrid",
+    }
     answer = client.post("/api/v1/auth/register", json=body, headers={"x-csrf-token": csrf})
     assert answer.status_code == 201, answer.text
     client.headers["x-csrf-token"] = answer.json()["csrf_token"]
@@ -109,7 +126,7 @@ def _browser(app: Any, role: str) -> tuple[requests.Session, str]:
 
 
 def _link(database_url: str, patient_id: str, clinician_id: str) -> None:
-    """An active care link, written straight to the database (as tests/flags/test_flag_api.py does), so that the
+    """An active care link, written straight to the database (as tests/flags/test_api.py does), so that the
     clinician routes reach their 200 answers without depending on the consent flow."""
 
     async def write() -> None:
@@ -119,11 +136,15 @@ def _link(database_url: str, patient_id: str, clinician_id: str) -> None:
             async with engine.begin() as conn:
                 await conn.execute(
                     CareLink.__table__.insert().values(
-                        patient_id=uuid.UUID(patient_id), clinician_id=uuid.UUID(clinician_id), status="active",
-                        scopes=["view", "annotate", "notify", "export"], consent_version="1", consented_at=now,
+                        patient_id=uuid.UUID(patient_id),
+                        clinician_id=uuid.UUID(clinician_id),
+                        status="active",
+                        scopes=["view", "annotate", "notify", "export"],
+                        consent_version="1",
+                        consented_at=now,
                         created_at=now,
                     )
-                )  # fmt: skip
+                )
         finally:
             await engine.dispose()
 
@@ -217,8 +238,9 @@ def protocol(fuzz: Fuzzing, method: str, path: str) -> Iterator[tuple[Any, reque
     the same operation signed out (401). Random data almost never gets there."""
     operation = fuzz.schema[path][method]
     coverage = fuzz.schema.config.generation_for(operation=operation, phase="coverage")
-    for valid in fuzz.schema.iter_coverage_cases(operation, generation_modes=[GenerationMode.POSITIVE],
-                                                 generation_config=coverage):  # fmt: skip
+    for valid in fuzz.schema.iter_coverage_cases(
+        operation, generation_modes=[GenerationMode.POSITIVE], generation_config=coverage
+    ):
         yield valid, fuzz.anonymous, None  # 401 where signing in is needed
         break
     patient = fuzz.patient
@@ -305,8 +327,16 @@ def _summary(message: str) -> str:
     return ""
 
 
-def run_property(fuzz: Fuzzing, method: str, path: str, modes: list[GenerationMode], checks: list[Callable[..., Any]],
-                 *, seeded: bool = False, with_protocol: bool = False) -> None:  # fmt: skip
+def run_property(
+    fuzz: Fuzzing,
+    method: str,
+    path: str,
+    modes: list[GenerationMode],
+    checks: list[Callable[..., Any]],
+    *,
+    seeded: bool = False,
+    with_protocol: bool = False,
+) -> None:
     """Optionally the hand-written protocol requests first; then the deterministic coverage cases of each mode
     (boundaries, wrong types, missing parts...) and EXAMPLES Hypothesis-generated ones. When seeded, half of the
     generated positive cases point at records that exist."""

@@ -16,8 +16,17 @@ from tests.conftest import Api
 
 
 def test_the_json_formatter_writes_one_object_per_line_with_the_extras() -> None:
-    record = logging.makeLogRecord({"name": "spasm.access", "levelname": "INFO", "levelno": 20, "msg": "request",
-                                    "method": "PUT", "route": "/api/v1/episodes/{episode_id:uuid}", "status": 201})  # fmt: skip
+    record = logging.makeLogRecord(
+        {
+            "name": "spasm.access",
+            "levelname": "INFO",
+            "levelno": 20,
+            "msg": "request",
+            "method": "PUT",
+            "route": "/api/v1/episodes/{episode_id:uuid}",
+            "status": 201,
+        }
+    )
     line = logs.JsonFormatter().format(record)
     assert "\n" not in line
     entry = json.loads(line)
@@ -31,8 +40,13 @@ async def test_a_request_is_logged_by_its_route_template_without_ids_or_content(
 ) -> None:
     episode_id = uuid.uuid4()
     secret = f"note-{uuid.uuid4().hex}"
-    body = {"kind": "cramp", "started_at": "2026-11-01T10:00:00+01:00", "intensity": 3,
-            "body_sites": [{"site": "calf", "side": "left"}], "note": secret}  # fmt: skip
+    body = {
+        "kind": "cramp",
+        "started_at": "2026-11-01T10:00:00+01:00",
+        "intensity": 3,
+        "body_sites": [{"site": "calf", "side": "left"}],
+        "note": secret,
+    }
     with caplog.at_level(logging.INFO, logger="spasm.access"):
         answer = await patient.put(f"/api/v1/episodes/{episode_id}?probe={secret}", json=body)
     assert answer.status_code == 201

@@ -51,20 +51,35 @@ def test_a_reminder_due_once_is_sent_once_by_two_processes(database_server: Data
     migrate(url)
     ports = [free_port(), free_port()]
     with PushReceiver() as receiver:
-        servers = [start_server(url, port, tmp_path / f"server-{i}.log", SPASM_REMINDER_SECONDS="1",
-                                SPASM_VAPID_SUBJECT=SUBJECT, SPASM_SMTP_HOST="") for i, port in enumerate(ports)]  # fmt: skip
+        servers = [
+            start_server(
+                url,
+                port,
+                tmp_path / f"server-{i}.log",
+                SPASM_REMINDER_SECONDS="1",
+                SPASM_VAPID_SUBJECT=SUBJECT,
+                SPASM_SMTP_HOST="",
+            )
+            for i, port in enumerate(ports)
+        ]
         try:
             a = httpx.Client(base_url=f"http://127.0.0.1:{ports[0]}", timeout=10)
             token = a.get("/api/v1/auth/session").json()["csrf_token"]
-            account = {"email": f"r-{uuid.uuid4().hex[:8]}@example.org", "password": "shared pass-phrase",
-                       "display_name": "R"}  # fmt: skip
+            account = {
+                "email": f"r-{uuid.uuid4().hex[:8]}@example.org",
+                "password": "shared pass-phrase",
+                "display_name": "R",
+            }
             made = a.post("/api/v1/auth/register", headers={"x-csrf-token": token}, json=account)
             assert made.status_code == 201, made.text
             patient_id = uuid.UUID(made.json()["user"]["id"])
             b = httpx.Client(base_url=f"http://127.0.0.1:{ports[1]}", timeout=10, cookies=a.cookies)
             browser = Browser(receiver.endpoint())
-            subscribed = b.post("/api/v1/push/subscriptions", json=browser.subscription(),
-                                headers={"x-csrf-token": made.json()["csrf_token"]})  # fmt: skip
+            subscribed = b.post(
+                "/api/v1/push/subscriptions",
+                json=browser.subscription(),
+                headers={"x-csrf-token": made.json()["csrf_token"]},
+            )
             assert subscribed.status_code == 201, subscribed.text
             keys = {a.get("/api/v1/push/key").json()["public_key"], b.get("/api/v1/push/key").json()["public_key"]}
             assert len(keys) == 1, "every process signs with the one key kept in the database"
@@ -80,8 +95,9 @@ def test_a_reminder_due_once_is_sent_once_by_two_processes(database_server: Data
 
             async def statuses(maker: async_sessionmaker[AsyncSession]) -> dict[uuid.UUID, str]:
                 async with maker() as db:
-                    found = (await db.execute(select(Reminder.id, Reminder.status).where(
-                        Reminder.patient_id == patient_id))).all()  # fmt: skip
+                    found = (
+                        await db.execute(select(Reminder.id, Reminder.status).where(Reminder.patient_id == patient_id))
+                    ).all()
                     return {row.id: row.status for row in found}
 
             deadline = time.monotonic() + 60
@@ -111,8 +127,9 @@ def test_a_reminder_due_once_is_sent_once_by_two_processes(database_server: Data
 
     async def attempts(maker: async_sessionmaker[AsyncSession]) -> list[DeliveryAttempt]:
         async with maker() as db:
-            return list((await db.execute(select(DeliveryAttempt).where(
-                DeliveryAttempt.patient_id == patient_id))).scalars())  # fmt: skip
+            return list(
+                (await db.execute(select(DeliveryAttempt).where(DeliveryAttempt.patient_id == patient_id))).scalars()
+            )
 
     logged = on_database(url, attempts)
     assert Counter((x.reminder_id, x.channel, x.outcome) for x in logged) == Counter(

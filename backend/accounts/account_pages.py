@@ -1,5 +1,6 @@
-"""A signed-in person's sign-in settings in the browser, without script: changing the password (everyone) and
-two-step sign-in (clinicians). The same services as the JSON API in account_routes.py.
+"""A signed-in person's account in the browser, without script: a patient's data and settings page (language, time
+zone, conditions; erasing the account), changing the password (everyone) and two-step sign-in (clinicians). The same
+services as the JSON API in api.py; the settings form is the profile's own write, with If-Match from its version.
 """
 
 from __future__ import annotations
@@ -7,23 +8,40 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+import msgspec
 from litestar import Request, Response, get, post
 from litestar.di import Provide
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts import credentials, two_step
-from backend.accounts.account_routes import SETTING_UP, two_step_status
-from backend.accounts.cookies import session_cookie
+from backend.accounts import credentials, services, two_step
+from backend.accounts.cookies import cleared_session_cookie, session_cookie
 from backend.accounts.pages import Form, messages
 from backend.config import Settings
+from backend.diary import catalog, records
+from backend.diary.dependencies import TheWrites
+from backend.diary.display import options
 from backend.diary.models import PatientProfile
-from backend.shared.dependencies import provide_clinician
+from backend.diary.schemas import ProfileIn
+from backend.diary.services import profile_row
+from backend.shared import forms
+from backend.shared.caller import client_address
+from backend.shared.csrf import cleared_anonymous_cookie
+from backend.shared.dependencies import SETTING_UP, provide_clinician, provide_patient
 from backend.shared.i18n import N_, best_language, translate
-from backend.shared.principal import Principal, client_address
+from backend.shared.principal import Principal
 from backend.shared.problems import Problem
+from backend.shared.rendering import page
 
 CLINICIAN = {"clinician": Provide(provide_clinician)}
+PATIENT = {"patient": Provide(provide_patient)}
+SETTINGS_FIELDS = {"time_zone": N_("Time zone"), "conditions": N_("My conditions"), "language": N_("Language")}
+SETTINGS_SENTENCES = {("time_zone", "*"): N_("That time zone is unknown. Use a name such as Europe/Madrid.")}
+STALE_PROFILE = N_(
+    "Your settings were changed somewhere else meanwhile. Your choices are shown; save again to keep them."
+)
+# What the services answer in the cases these pages meet, so that a Spanish page says it in Spanish.
+PROBLEM_DETAILS = (N_("That password is not right. Nothing was erased."), N_('Type "erase my account" to confirm.'))
 CHANGED = N_("Your password was changed. Every other device where you were signed in has been signed out.")
 
 
@@ -37,8 +55,6 @@ def _data_uri(svg: str) -> str:
 
 
 def _page(request: Request[Any, Any, Any], settings: Settings, name: str, **context: Any) -> Template:
-    from backend.shared.rendering import page
-
     return page(request, settings, name, **context)
 
 
@@ -46,7 +62,7 @@ def _page(request: Request[Any, Any, Any], settings: Settings, name: str, **cont
 async def security_page(
     request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, principal: Principal
 ) -> Template:
-    status = await two_step_status(db, settings, principal) if principal.is_clinician else None
+    status = await two_step.status(db, settings, principal) if principal.is_clinician else None
     language = await _language(request, db, principal)
     return _page(request, settings, "account/security.html", language=language, me=principal, two_step=status)
 
@@ -108,7 +124,7 @@ async def _two_step_page(
     status: int = 200,
     **extra: Any,
 ) -> Template:
-    state = await two_step_status(db, settings, me)
+    state = await two_step.status(db, settings, me)
     pending = None if state.enabled else await two_step.pending_secret(db, settings, me.user_id)
     setup = None
     if pending:
@@ -174,4 +190,105 @@ async def two_step_form(
     raise Problem(404, "Nothing lives at this address.", code="not-found")
 
 
-ACCOUNT_PAGE_ROUTES: list[Any] = [security_page, password_page, password_form, two_step_page, two_step_form]
+# ---- the patient's data and settings ----------------------------------------------------------------------------
+
+
+async def _account_page(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    settings: Settings,
+    me: Principal,
+    *,
+    status: int = 200,
+    **extra: Any,
+) -> Template:
+    profile = await profile_row(db, me.user_id)
+    lang = profile.language
+    return _page(
+        request,
+        settings,
+        "patient/account.html",
+        status=status,
+        language=lang,
+        me=me,
+        profile=extra.pop("profile", profile),
+        languages=[("en", "English"), ("es", "Español")],
+        conditions=options(lang, catalog.CONDITIONS),
+        **extra,
+    )
+
+
+@get("/account", include_in_schema=False, dependencies=PATIENT)
+async def account_page(
+    request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, patient: Principal
+) -> Template:
+    return await _account_page(request, db, settings, patient)
+
+
+@post("/account/settings", include_in_schema=False, status_code=200, dependencies=PATIENT)
+async def account_settings_form(
+    request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, writes: TheWrites, patient: Principal
+) -> Template:
+    """Language, time zone and conditions: the profile's own write (If-Match from the form's version, audited with
+    the caller's address), the rest of the profile kept as it is."""
+    form = await request.form()
+    profile = await profile_row(db, patient.user_id)
+    stored = msgspec.to_builtins(records.profile_out(profile))
+    values = {
+        **{f: stored[f] for f in ProfileIn.__struct_fields__ if f in stored},
+        "language": forms.text(form, "language") or profile.language,
+        "time_zone": forms.text(form, "time_zone") or "",
+        "conditions": forms.codes(form, "conditions", catalog.CONDITIONS),
+    }
+    try:
+        data = forms.decode(values, ProfileIn)
+        await writes.profile(db, patient, data, forms.version(form), address=client_address(request))
+    except Problem as problem:
+        await db.rollback()
+        current = await profile_row(db, patient.user_id)
+        lang = current.language
+        typed = {**values, "version": forms.version(form)}
+        if problem.status_code in (412, 428):  # saved elsewhere meanwhile (another tab, the app): theirs is shown
+            errors = [translate(lang, STALE_PROFILE)]
+            theirs = {**typed, "version": current.version}
+            return await _account_page(request, db, settings, patient, status=409, errors=errors, profile=theirs)
+        errors = forms.messages(problem, lang, SETTINGS_FIELDS, SETTINGS_SENTENCES)
+        return await _account_page(
+            request, db, settings, patient, status=problem.status_code, errors=errors, profile=typed
+        )
+    lang = (await profile_row(db, patient.user_id)).language
+    return await _account_page(request, db, settings, patient, message=translate(lang, "Settings saved."))
+
+
+@post("/account/erase", include_in_schema=False, status_code=303, dependencies=PATIENT)
+async def account_erase_form(
+    request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, patient: Principal
+) -> Response[Any]:
+    form = await request.form()
+    profile = await profile_row(db, patient.user_id)
+    confirm = (forms.text(form, "confirm") or "").lower()
+    if confirm == translate(profile.language, "erase my account").lower():
+        confirm = "erase my account"
+    try:
+        password = str(form.get("password") or "")[: forms.FIELD_CAP]
+        await services.erase(db, patient, password, confirm, address=client_address(request))
+    except Problem as problem:
+        await db.rollback()
+        lang = (await profile_row(db, patient.user_id)).language
+        errors = forms.messages(problem, lang, {})
+        return await _account_page(request, db, settings, patient, status=problem.status_code, errors=errors)
+    cookies = [cleared_session_cookie(settings), cleared_anonymous_cookie()]
+    headers = {"Clear-Site-Data": '"cache", "cookies", "storage"'}
+    return Redirect("/sign-in?erased=1", status_code=303, cookies=cookies, headers=headers)
+
+
+ROUTES: list[Any] = [
+    security_page,
+    password_page,
+    password_form,
+    two_step_page,
+    two_step_form,
+    account_page,
+    account_settings_form,
+    account_erase_form,
+]

@@ -14,6 +14,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts import credentials, services
+from backend.accounts.answers import later
 from backend.accounts.cookies import (
     challenge_cookie,
     challenge_from,
@@ -23,15 +24,15 @@ from backend.accounts.cookies import (
     device_from,
     session_cookie,
 )
-from backend.accounts.routes import later
 from backend.accounts.schemas import RegisterIn
 from backend.accounts.sessions import end_session
 from backend.accounts.two_step import challenge
 from backend.config import Settings
+from backend.shared.caller import client_address, session_token_from
 from backend.shared.csrf import cleared_anonymous_cookie
 from backend.shared.i18n import N_, best_language, translate
-from backend.shared.principal import client_address, session_token_from
 from backend.shared.problems import FieldError, Problem, invalid
+from backend.shared.rendering import page
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -56,8 +57,6 @@ WRONG = N_("That e-mail and password do not match an account. Check them and try
 
 
 def _page(request: Request[Any, Any, Any], settings: Settings, name: str, **context: Any) -> Template:
-    from backend.shared.rendering import page
-
     return page(request, settings, name, **context)
 
 
@@ -287,7 +286,7 @@ async def reset_form(
     return _after_sign_in(settings, done)
 
 
-SIGN_IN_PAGE_ROUTES: list[Any] = [
+ROUTES: list[Any] = [
     sign_in_page,
     sign_in_form,
     code_page,

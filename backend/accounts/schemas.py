@@ -82,3 +82,8 @@ class SessionOut(msgspec.Struct, kw_only=True, omit_defaults=True):
     csrf_token: str
     # "code" when the password was right and a second-step code is still needed (POST /api/v1/auth/sign-in/code).
     second_step: str | None = None
+
+
+class EraseIn(Input, kw_only=True, forbid_unknown_fields=True):
+    password: Annotated[str, Meta(max_length=4096)]
+    confirm: Annotated[str, Meta(description='Type "erase my account" to confirm')]

@@ -1,5 +1,5 @@
 """Accounts: registering, signing in (the password, then a clinician's second step) and disabling an account; changing
-the password or two-step sign-in is in credentials.py. The JSON API (routes.py) and the pages (pages.py) both call
+the password or two-step sign-in is in credentials.py. The JSON API (api.py) and the pages (pages.py) both call
 these, and nothing here sees a request: the caller passes the address and the cookies that matter.
 """
 
@@ -27,6 +27,8 @@ from backend.shared import limits
 from backend.shared.audit import audit_event
 from backend.shared.checks import known_time_zone, text_problem
 from backend.shared.i18n import translate
+from backend.shared.limits import RateCounter
+from backend.shared.principal import Principal
 from backend.shared.problems import FieldError, Problem, invalid
 
 BAD_CREDENTIALS = "That e-mail and password do not match an account."
@@ -261,3 +263,27 @@ async def set_disabled(db: AsyncSession, email: str, disabled: bool, *, actor: s
     db.add(audit_event(None, action, patient_id=None, entity=f"user:{user.id}", address=actor))
     await db.commit()
     return user
+
+
+async def erase(db: AsyncSession, principal: Principal, password: str, confirm: str, *, address: str) -> None:
+    """Erases the account and everything in it, in one transaction (GDPR Art. 17): the person's row goes and the
+    foreign keys take every row that belongs to them (diary, flags, links, sessions). The audit log keeps its rows,
+    which hold ids, actions and times but never diary content, because a record of who accessed health data is
+    itself a legal obligation (GDPR Art. 17(3)(b))."""
+    if confirm.strip().lower() != "erase my account":
+        raise Problem(422, 'Type "erase my account" to confirm.', code="confirmation-needed")
+    user = await authenticate(db, principal.email, password)
+    if user is None:
+        raise Problem(403, "That password is not right. Nothing was erased.", code="bad-password")
+    await db.execute(delete(RateCounter).where(RateCounter.key == f"reset-mail:{principal.user_id}"))
+    await db.execute(delete(User).where(User.id == principal.user_id))
+    db.add(
+        audit_event(
+            None,
+            "account.erase",
+            patient_id=principal.user_id if principal.is_patient else None,
+            entity=f"user:{principal.user_id}",
+            address=address,
+        )
+    )
+    await db.commit()

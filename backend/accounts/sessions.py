@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from backend.accounts.models import TwoStepSecret, User, WebSession
 from backend.config import Settings
 from backend.db import utcnow
+from backend.diary.models import PatientProfile
 from backend.shared.principal import Principal
 
 # Writing last_seen on every request would turn each read into a write; a minute's precision is plenty for an idle
@@ -79,9 +80,11 @@ SESSIONS_AND_USERS = (
         User.email,
         User.disabled_at,
         TwoStepSecret.confirmed_at,
+        PatientProfile.language,
     )
     .join(User, User.id == WebSession.user_id)
     .outerjoin(TwoStepSecret, TwoStepSecret.user_id == User.id)
+    .outerjoin(PatientProfile, PatientProfile.patient_id == User.id)
     .where(WebSession.token_hash.in_(bindparam("hashes", expanding=True)))
 )
 
@@ -108,7 +111,8 @@ def resolve_many(
             idle, _ = _limits(settings, row.role)
             touched.append((row.token_hash, min(now + idle, row.absolute_expires_at)))
         token = by_hash[row.token_hash]
-        found[token] = Principal(row.id, row.role, row.display_name, row.email, token, row.confirmed_at is not None)
+        two_step = row.confirmed_at is not None
+        found[token] = Principal(row.id, row.role, row.display_name, row.email, token, two_step, row.language)
     if ended:
         db.execute(delete(WebSession).where(WebSession.token_hash.in_(ended)))
     for token_hash, idle_expires_at in touched:

@@ -32,8 +32,10 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import RecoveryCode, RememberedDevice, SignInChallenge, TwoStepSecret
+from backend.accounts.schemas import TwoStepOut
 from backend.config import Settings
 from backend.db import utcnow
+from backend.shared.principal import Principal
 
 ISSUER = "Spasm diary"
 STEP = 30  # seconds, RFC 6238's default and what every authenticator app uses
@@ -243,3 +245,12 @@ async def end_challenge(db: AsyncSession, token: str) -> None:
 
 async def end_challenges(db: AsyncSession, user_id: uuid.UUID) -> None:
     await db.execute(delete(SignInChallenge).where(SignInChallenge.user_id == user_id))
+
+
+async def status(db: AsyncSession, settings: Settings, clinician: Principal) -> TwoStepOut:
+    """Whether a clinician's two-step sign-in is on, whether it is required, and how many recovery codes are left."""
+    return TwoStepOut(
+        enabled=await is_on(db, clinician.user_id),
+        required=settings.two_step_required,
+        recovery_codes_left=await recovery_codes_left(db, clinician.user_id),
+    )

@@ -67,16 +67,28 @@ def episode_observation(e: Episode, patient_id: str) -> dict[str, Any]:
         {"code": _local("intensity-nrs", "Intensity, 0-10 numeric rating"), "valueInteger": e.intensity}
     ]
     for trigger in e.triggers:
-        components.append({"code": _concept(LOINC, "100752-5", "Exacerbating factors - Reported"),
-                           "valueCodeableConcept": _local(f"trigger-{trigger}", TRIGGERS[trigger])})  # fmt: skip
+        components.append(
+            {
+                "code": _concept(LOINC, "100752-5", "Exacerbating factors - Reported"),
+                "valueCodeableConcept": _local(f"trigger-{trigger}", TRIGGERS[trigger]),
+            }
+        )
     for text in e.own_triggers:
-        components.append({"code": _concept(LOINC, "100752-5", "Exacerbating factors - Reported"),
-                           "valueCodeableConcept": {"text": text}})  # fmt: skip
+        components.append(
+            {
+                "code": _concept(LOINC, "100752-5", "Exacerbating factors - Reported"),
+                "valueCodeableConcept": {"text": text},
+            }
+        )
     for treatment in e.treatments:
         label = treatment.get("name") or TREATMENTS.get(treatment["kind"], treatment["kind"])
         relief = f"; relief {treatment['relief']}/10" if treatment.get("relief") is not None else ""
-        components.append({"code": _concept(LOINC, "100753-3", "Alleviating factors - Reported"),
-                           "valueCodeableConcept": {"text": f"{label}{relief}"}})  # fmt: skip
+        components.append(
+            {
+                "code": _concept(LOINC, "100753-3", "Alleviating factors - Reported"),
+                "valueCodeableConcept": {"text": f"{label}{relief}"},
+            }
+        )
     observation: dict[str, Any] = {
         "resourceType": "Observation",
         "id": f"episode-{e.id}",
@@ -110,16 +122,30 @@ def checkin_observations(c: CheckIn, patient_id: str) -> list[dict[str, Any]]:
     for name, value, code in scores:
         if value is None:
             continue
-        out.append({
-            "resourceType": "Observation", "id": f"checkin-{c.day.isoformat()}-{name}", "status": "final",
-            "category": _survey(), "code": code, "subject": _patient_ref(patient_id),
-            "effectiveDateTime": c.day.isoformat(), "valueInteger": value,
-        })  # fmt: skip
-    out.append({
-        "resourceType": "Observation", "id": f"checkin-{c.day.isoformat()}-episodes", "status": "final",
-        "category": _survey(), "code": _local("no-episodes-today", "No episodes today"),
-        "subject": _patient_ref(patient_id), "effectiveDateTime": c.day.isoformat(), "valueBoolean": c.no_episodes,
-    })  # fmt: skip
+        out.append(
+            {
+                "resourceType": "Observation",
+                "id": f"checkin-{c.day.isoformat()}-{name}",
+                "status": "final",
+                "category": _survey(),
+                "code": code,
+                "subject": _patient_ref(patient_id),
+                "effectiveDateTime": c.day.isoformat(),
+                "valueInteger": value,
+            }
+        )
+    out.append(
+        {
+            "resourceType": "Observation",
+            "id": f"checkin-{c.day.isoformat()}-episodes",
+            "status": "final",
+            "category": _survey(),
+            "code": _local("no-episodes-today", "No episodes today"),
+            "subject": _patient_ref(patient_id),
+            "effectiveDateTime": c.day.isoformat(),
+            "valueBoolean": c.no_episodes,
+        }
+    )
     return out
 
 
@@ -128,11 +154,15 @@ def penn_observation(p: PennRating, patient_id: str) -> dict[str, Any]:
     if p.severity is not None:
         components.append({"code": _local("psfs-severity", "Penn spasm severity (1-3)"), "valueInteger": p.severity})
     return {
-        "resourceType": "Observation", "id": f"penn-{p.week}", "status": "final", "category": _survey(),
-        "code": _local("psfs", "Penn Spasm Frequency Scale, weekly self-rating"), "subject": _patient_ref(patient_id),
+        "resourceType": "Observation",
+        "id": f"penn-{p.week}",
+        "status": "final",
+        "category": _survey(),
+        "code": _local("psfs", "Penn Spasm Frequency Scale, weekly self-rating"),
+        "subject": _patient_ref(patient_id),
         "effectiveDateTime": dt.date.fromisocalendar(int(p.week[:4]), int(p.week[6:]), 7).isoformat(),
         "component": components,
-    }  # fmt: skip
+    }
 
 
 def regimen_resource(r: Regimen, patient_id: str, today: dt.date) -> dict[str, Any]:
@@ -142,37 +172,63 @@ def regimen_resource(r: Regimen, patient_id: str, today: dt.date) -> dict[str, A
     finished = r.stop_date is not None and r.stop_date < today
     if r.kind in DRUG_REGIMENS:
         statement: dict[str, Any] = {
-            "resourceType": "MedicationStatement", "id": f"regimen-{r.id}",
+            "resourceType": "MedicationStatement",
+            "id": f"regimen-{r.id}",
             "status": "completed" if finished else "active",
-            "medicationCodeableConcept": {"text": r.name}, "subject": _patient_ref(patient_id),
+            "medicationCodeableConcept": {"text": r.name},
+            "subject": _patient_ref(patient_id),
             "effectivePeriod": period,
-        }  # fmt: skip
+        }
         dosage = " ".join(part for part in (r.dose, r.schedule) if part)
         if dosage:
             statement["dosage"] = [{"text": dosage}]
         return statement
     return {
-        "resourceType": "CarePlan", "id": f"regimen-{r.id}", "status": "completed" if finished else "active",
-        "intent": "plan", "subject": _patient_ref(patient_id), "period": period,
-        "title": r.name, "description": " ".join(p for p in (REGIMEN_KINDS[r.kind], r.schedule) if p),
-    }  # fmt: skip
+        "resourceType": "CarePlan",
+        "id": f"regimen-{r.id}",
+        "status": "completed" if finished else "active",
+        "intent": "plan",
+        "subject": _patient_ref(patient_id),
+        "period": period,
+        "title": r.name,
+        "description": " ".join(p for p in (REGIMEN_KINDS[r.kind], r.schedule) if p),
+    }
 
 
 def flag_resource(f: Flag, patient_id: str) -> dict[str, Any]:
     return {
-        "resourceType": "Flag", "id": f"flag-{f.id}", "status": "active",
+        "resourceType": "Flag",
+        "id": f"flag-{f.id}",
+        "status": "active",
         "category": [_local(f"urgency-{f.urgency}", f"Follow-up: {f.urgency}")],
-        "code": {"coding": [{"system": f"{LOCAL}/rules", "code": f.rule_id, "version": str(f.rule_version),
-                             "display": f.clinician_message}], "text": f.clinician_message},
+        "code": {
+            "coding": [
+                {
+                    "system": f"{LOCAL}/rules",
+                    "code": f.rule_id,
+                    "version": str(f.rule_version),
+                    "display": f.clinician_message,
+                }
+            ],
+            "text": f.clinician_message,
+        },
         "subject": _patient_ref(patient_id),
         "period": {"start": f.opened_at.isoformat()},
-    }  # fmt: skip
+    }
 
 
 def diary_bundle(
-    *, patient_id: str, display_name: str, episodes: Iterable[Episode], checkins: Iterable[CheckIn],
-    penn: Iterable[PennRating], regimens: Iterable[Regimen], flags: Iterable[Flag], now: dt.datetime, base_url: str,
-) -> dict[str, Any]:  # fmt: skip
+    *,
+    patient_id: str,
+    display_name: str,
+    episodes: Iterable[Episode],
+    checkins: Iterable[CheckIn],
+    penn: Iterable[PennRating],
+    regimens: Iterable[Regimen],
+    flags: Iterable[Flag],
+    now: dt.datetime,
+    base_url: str,
+) -> dict[str, Any]:
     resources: list[dict[str, Any]] = [{"resourceType": "Patient", "id": patient_id, "name": [{"text": display_name}]}]
     resources += [episode_observation(e, patient_id) for e in episodes if e.deleted_at is None]
     for c in checkins:
@@ -196,11 +252,20 @@ async def load_bundle(db: Any, patient_id: Any, base_url: str) -> dict[str, Any]
 
     user = await db.get(User, patient_id)
     rows = {}
-    for name, model, order in (("episodes", Episode, Episode.started_at), ("checkins", CheckIn, CheckIn.day),
-                               ("penn", PennRating, PennRating.week), ("regimens", Regimen, Regimen.start_date),
-                               ("flags", Flag, Flag.opened_at)):  # fmt: skip
+    for name, model, order in (
+        ("episodes", Episode, Episode.started_at),
+        ("checkins", CheckIn, CheckIn.day),
+        ("penn", PennRating, PennRating.week),
+        ("regimens", Regimen, Regimen.start_date),
+        ("flags", Flag, Flag.opened_at),
+    ):
         rows[name] = list(
             (await db.execute(select(model).where(model.patient_id == patient_id).order_by(order))).scalars()
         )
-    return diary_bundle(patient_id=str(patient_id), display_name=user.display_name if user else "",
-                        now=dt.datetime.now(dt.UTC), base_url=base_url, **rows)  # fmt: skip
+    return diary_bundle(
+        patient_id=str(patient_id),
+        display_name=user.display_name if user else "",
+        now=dt.datetime.now(dt.UTC),
+        base_url=base_url,
+        **rows,
+    )

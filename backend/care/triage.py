@@ -1,4 +1,4 @@
-"""The clinician's triage list, Modified Ashworth grades, and review marks.
+"""The clinician's triage list, their review marks, and Modified Ashworth grades.
 
 The triage list answers "who needs me first?" for every patient linked to the clinician: open flags by urgency then
 recency, episodes per week against the patient's own baseline, how complete the diary is, when it was last reviewed,
@@ -11,55 +11,25 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
-from typing import Annotated, Any, Literal
+from typing import Any
 
-import msgspec
-from litestar import Request, Response, delete, get, post
-from litestar.di import Provide
-from litestar.params import Parameter
-from msgspec import Meta
 from sqlalchemy import Date, cast, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import User
 from backend.care.models import AshworthGrade, ReviewMark
+from backend.care.schemas import AshworthIn, AshworthOut, TriageRow
 from backend.db import utcnow
 from backend.diary.models import CheckIn, Episode, PatientProfile
 from backend.diary.records import zone_of_name
 from backend.diary.validation import OLDEST
 from backend.flags.models import Flag, RuleFailure
 from backend.flags.rules.base import URGENCY_RANK
-from backend.shared.access import CareLink, require_link
+from backend.shared.access import CareLink
 from backend.shared.audit import audit_event
 from backend.shared.checks import text_problem
-from backend.shared.dependencies import provide_clinician
-from backend.shared.principal import Principal, client_address
+from backend.shared.principal import Principal
 from backend.shared.problems import FieldError, Problem, invalid
-from backend.shared.schemas import Input
-
-NO_STORE = {"Cache-Control": "no-store"}
-Period = Annotated[Literal[7, 14, 30], Parameter(description="days: 7, 14 or 30")]
-MUSCLE_GROUPS = ("elbow_flexors", "elbow_extensors", "wrist_flexors", "finger_flexors", "shoulder_adductors",
-                 "hip_flexors", "hip_adductors", "knee_flexors", "knee_extensors", "ankle_plantarflexors", "other")  # fmt: skip
-
-
-class TriageRow(msgspec.Struct, kw_only=True):
-    patient_id: uuid.UUID
-    name: str
-    open_flags: dict[str, int]
-    top_flag: str | None
-    top_urgency: str | None
-    last_flag_at: dt.datetime | None
-    episodes_per_week: float
-    baseline_per_week: float | None
-    days_logged: int
-    period_days: int
-    last_reviewed_at: dt.datetime | None
-    reviewed_by_me: bool
-    daily_counts: list[int]
-    first_day: dt.date  # the period's first and last local day where the patient is
-    last_day: dt.date
-    unchecked_rules: list[str]  # rules that could not be checked at the last evaluation (the others ran)
 
 
 def local_day(engine_name: str) -> Any:
@@ -151,105 +121,88 @@ async def triage(db: AsyncSession, clinician_id: uuid.UUID, days: int, now: dt.d
         for f in own:
             tally[f.urgency] += 1
         mark = last_mark.get(pid)
-        rows.append(TriageRow(
-            patient_id=pid, name=name, open_flags=dict(tally), top_flag=own[0].clinician_message if own else None,
-            top_urgency=own[0].urgency if own else None, last_flag_at=max((f.updated_at for f in own), default=None),
-            episodes_per_week=round(sum(series) * 7 / days, 1),
-            baseline_per_week=round(base_total / 4, 1) if base_total else None,
-            days_logged=len({d for d in logged.get(pid, set()) if first <= d <= today}), period_days=days,
-            last_reviewed_at=mark[0] if mark else None, reviewed_by_me=bool(mark and mark[1]), daily_counts=series,
-            first_day=first, last_day=today, unchecked_rules=sorted(unchecked.get(pid, [])),
-        ))  # fmt: skip
-    rows.sort(key=lambda r: (
-        URGENCY_RANK.get(r.top_urgency or "", 9),
-        -(r.last_flag_at.timestamp() if r.last_flag_at else 0),
-        r.name,
-    ))  # fmt: skip
+        rows.append(
+            TriageRow(
+                patient_id=pid,
+                name=name,
+                open_flags=dict(tally),
+                top_flag=own[0].clinician_message if own else None,
+                top_urgency=own[0].urgency if own else None,
+                last_flag_at=max((f.updated_at for f in own), default=None),
+                episodes_per_week=round(sum(series) * 7 / days, 1),
+                baseline_per_week=round(base_total / 4, 1) if base_total else None,
+                days_logged=len({d for d in logged.get(pid, set()) if first <= d <= today}),
+                period_days=days,
+                last_reviewed_at=mark[0] if mark else None,
+                reviewed_by_me=bool(mark and mark[1]),
+                daily_counts=series,
+                first_day=first,
+                last_day=today,
+                unchecked_rules=sorted(unchecked.get(pid, [])),
+            )
+        )
+    rows.sort(
+        key=lambda r: (
+            URGENCY_RANK.get(r.top_urgency or "", 9),
+            -(r.last_flag_at.timestamp() if r.last_flag_at else 0),
+            r.name,
+        )
+    )
     return rows
 
 
-@get("/api/v1/triage", tags=["clinician workspace"], summary="My patients, the ones who need attention first",
-     dependencies={"clinician": Provide(provide_clinician)})  # fmt: skip
-async def triage_list(
-    request: Request[Any, Any, Any], db: AsyncSession, clinician: Principal, days: Period = 7
-) -> Response[list[TriageRow]]:
-    rows = await triage(db, clinician.user_id, days, utcnow())
+async def audited_triage(
+    db: AsyncSession, clinician: Principal, days: int, now: dt.datetime, *, address: str
+) -> list[TriageRow]:
+    """The triage list as a clinician sees it: seeing each patient in it is recorded in the audit log."""
+    rows = await triage(db, clinician.user_id, days, now)
     for row in rows:
-        db.add(audit_event(clinician, "triage.read", patient_id=row.patient_id, address=client_address(request)))
+        db.add(audit_event(clinician, "triage.read", patient_id=row.patient_id, address=address))
     await db.commit()
-    return Response(rows, headers=NO_STORE)
+    return rows
 
 
-@post("/api/v1/patients/{patient_id:uuid}/reviewed", tags=["clinician workspace"], status_code=201,
-      summary="Mark this patient's diary as reviewed", dependencies={"clinician": Provide(provide_clinician)})  # fmt: skip
-async def mark_reviewed(
-    request: Request[Any, Any, Any], db: AsyncSession, clinician: Principal, patient_id: uuid.UUID
-) -> Response[dict[str, str]]:
-    await require_link(request, db, clinician, patient_id, "view", "review.mark")
+async def mark_reviewed(db: AsyncSession, clinician: Principal, patient_id: uuid.UUID) -> ReviewMark:
     mark = ReviewMark(patient_id=patient_id, clinician_id=clinician.user_id, reviewed_at=utcnow())
     db.add(mark)
     await db.commit()
-    return Response(
-        {"id": str(mark.id), "reviewed_at": mark.reviewed_at.isoformat()}, status_code=201, headers=NO_STORE
-    )
+    return mark
 
 
-@delete("/api/v1/patients/{patient_id:uuid}/reviewed", tags=["clinician workspace"], status_code=204,
-        summary="Undo my latest review mark", dependencies={"clinician": Provide(provide_clinician)})  # fmt: skip
-async def undo_reviewed(
-    request: Request[Any, Any, Any], db: AsyncSession, clinician: Principal, patient_id: uuid.UUID
-) -> Response[None]:
-    await require_link(request, db, clinician, patient_id, "view", "review.undo")
-    mark = (
-        await db.execute(
-            select(ReviewMark)
-            .where(
-                ReviewMark.patient_id == patient_id,
-                ReviewMark.clinician_id == clinician.user_id,
-                ReviewMark.undone_at.is_(None),
-            )
-            .order_by(ReviewMark.reviewed_at.desc())
-            .limit(1)
+async def undo_reviewed(db: AsyncSession, clinician: Principal, patient_id: uuid.UUID) -> None:
+    """Undoes the clinician's own latest mark (never another clinician's)."""
+    query = (
+        select(ReviewMark)
+        .where(
+            ReviewMark.patient_id == patient_id,
+            ReviewMark.clinician_id == clinician.user_id,
+            ReviewMark.undone_at.is_(None),
         )
-    ).scalar_one_or_none()
+        .order_by(ReviewMark.reviewed_at.desc())
+        .limit(1)
+    )
+    mark = (await db.execute(query)).scalar_one_or_none()
     if mark is None:
         raise Problem(409, "You have no review mark to undo for this patient.", code="nothing-to-undo")
     mark.undone_at = utcnow()
     await db.commit()
-    return Response(None, status_code=204, headers=NO_STORE)
 
 
-class AshworthIn(Input, kw_only=True, forbid_unknown_fields=True):
-    muscle_group: Literal[MUSCLE_GROUPS]  # type: ignore[valid-type]
-    side: Literal["left", "right"]
-    grade: Literal["0", "1", "1+", "2", "3", "4"]
-    assessed_on: dt.date
-    note: Annotated[str, Meta(max_length=2000)] | None = None
+def ashworth_out(row: AshworthGrade) -> AshworthOut:
+    return AshworthOut(
+        id=row.id,
+        muscle_group=row.muscle_group,
+        side=row.side,
+        grade=row.grade,
+        scale_variant=row.scale_variant,
+        assessed_on=row.assessed_on,
+        note=row.note,
+        clinician_id=row.clinician_id,
+    )
 
 
-class AshworthOut(msgspec.Struct, kw_only=True):
-    id: uuid.UUID
-    muscle_group: str
-    side: str
-    grade: str
-    scale_variant: str
-    assessed_on: dt.date
-    note: str | None
-    clinician_id: uuid.UUID | None
-
-
-def _ashworth_out(row: AshworthGrade) -> AshworthOut:
-    return AshworthOut(id=row.id, muscle_group=row.muscle_group, side=row.side, grade=row.grade,
-                       scale_variant=row.scale_variant, assessed_on=row.assessed_on, note=row.note,
-                       clinician_id=row.clinician_id)  # fmt: skip
-
-
-@post("/api/v1/patients/{patient_id:uuid}/ashworth", tags=["clinician workspace"], status_code=201,
-      summary="Record a Modified Ashworth grade (clinicians only)", dependencies={"clinician": Provide(provide_clinician)})  # fmt: skip
-async def add_ashworth(
-    request: Request[Any, Any, Any], db: AsyncSession, clinician: Principal, patient_id: uuid.UUID, data: AshworthIn
-) -> Response[AshworthOut]:
-    await require_link(request, db, clinician, patient_id, "annotate", "ashworth.create")
+async def add_ashworth(db: AsyncSession, clinician: Principal, patient_id: uuid.UUID, data: AshworthIn) -> AshworthOut:
+    """A Modified Ashworth grade, as given ("1+" included: the grade string is kept, never averaged)."""
     errors = []
     today = utcnow().date()
     # A grade is recorded at or soon after the examination; a date from another decade is a typo in the year.
@@ -261,23 +214,24 @@ async def add_ashworth(
         errors.append(FieldError("note", reason))
     if errors:
         raise invalid(errors)
-    row = AshworthGrade(patient_id=patient_id, clinician_id=clinician.user_id, muscle_group=data.muscle_group,
-                        side=data.side, grade=data.grade, scale_variant="MAS",
-                        assessed_on=data.assessed_on, note=data.note, created_at=utcnow())  # fmt: skip
+    row = AshworthGrade(
+        patient_id=patient_id,
+        clinician_id=clinician.user_id,
+        muscle_group=data.muscle_group,
+        side=data.side,
+        grade=data.grade,
+        scale_variant="MAS",
+        assessed_on=data.assessed_on,
+        note=data.note,
+        created_at=utcnow(),
+    )
     db.add(row)
     await db.commit()
-    return Response(_ashworth_out(row), status_code=201, headers=NO_STORE)
+    return ashworth_out(row)
 
 
-@get("/api/v1/patients/{patient_id:uuid}/ashworth", tags=["clinician workspace"],
-     summary="A linked patient's Modified Ashworth grades", dependencies={"clinician": Provide(provide_clinician)})  # fmt: skip
-async def list_ashworth(
-    request: Request[Any, Any, Any], db: AsyncSession, clinician: Principal, patient_id: uuid.UUID
-) -> Response[list[AshworthOut]]:
-    await require_link(request, db, clinician, patient_id, "view", "ashworth.read")
-    rows = (await db.execute(select(AshworthGrade).where(AshworthGrade.patient_id == patient_id)
-                             .order_by(AshworthGrade.assessed_on.desc()))).scalars()  # fmt: skip
-    return Response([_ashworth_out(r) for r in rows], headers=NO_STORE)
-
-
-TRIAGE_ROUTES: list[Any] = [triage_list, mark_reviewed, undo_reviewed, add_ashworth, list_ashworth]
+async def ashworth_grades(db: AsyncSession, patient_id: uuid.UUID) -> list[AshworthOut]:
+    query = (
+        select(AshworthGrade).where(AshworthGrade.patient_id == patient_id).order_by(AshworthGrade.assessed_on.desc())
+    )
+    return [ashworth_out(r) for r in (await db.execute(query)).scalars()]

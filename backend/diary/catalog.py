@@ -21,10 +21,24 @@ EPISODE_KINDS: dict[str, str] = {
 
 # Body sites grouped by region: U3 (atypical cramp site) looks at the arm, chest and abdomen regions, U6 at the leg.
 BodySite = Literal[
-    "jaw", "neck", "chest", "abdomen", "upper_back", "lower_back",
-    "shoulder", "upper_arm", "forearm", "hand",
-    "hip", "thigh", "hamstring", "calf", "shin", "foot", "toes",
-]  # fmt: skip
+    "jaw",
+    "neck",
+    "chest",
+    "abdomen",
+    "upper_back",
+    "lower_back",
+    "shoulder",
+    "upper_arm",
+    "forearm",
+    "hand",
+    "hip",
+    "thigh",
+    "hamstring",
+    "calf",
+    "shin",
+    "foot",
+    "toes",
+]
 BODY_SITES: dict[str, tuple[str, str]] = {
     "jaw": ("Jaw", "head"),
     "neck": ("Neck", "head"),
@@ -48,11 +62,31 @@ Side = Literal["left", "right", "both", "middle"]
 SIDES: dict[str, str] = {"left": "Left", "right": "Right", "both": "Both sides", "middle": "Middle"}
 
 Trigger = Literal[
-    "exercise", "walking", "position_change", "touch", "transfer", "full_bladder", "constipation",
-    "uti_symptoms", "skin_problem", "tight_clothing", "heat", "cold", "fever", "stress", "fatigue",
-    "muscle_tension", "injury", "alcohol", "dehydration", "low_potassium", "low_calcium", "missed_dose",
-    "new_medicine", "none_known",
-]  # fmt: skip
+    "exercise",
+    "walking",
+    "position_change",
+    "touch",
+    "transfer",
+    "full_bladder",
+    "constipation",
+    "uti_symptoms",
+    "skin_problem",
+    "tight_clothing",
+    "heat",
+    "cold",
+    "fever",
+    "stress",
+    "fatigue",
+    "muscle_tension",
+    "injury",
+    "alcohol",
+    "dehydration",
+    "low_potassium",
+    "low_calcium",
+    "missed_dose",
+    "new_medicine",
+    "none_known",
+]
 TRIGGERS: dict[str, str] = {
     "exercise": "Exercise or hard work",
     "walking": "Walking",
@@ -82,10 +116,23 @@ TRIGGERS: dict[str, str] = {
 
 # The red-flag checklist behind rules U3-U10 (CLINICAL.md section (a)).
 Symptom = Literal[
-    "new_numbness", "new_weakness", "twitching", "swelling", "redness", "warmth", "skin_change",
-    "fever_or_chills", "breathing_difficulty", "swallowing_difficulty", "pounding_headache",
-    "flushing_or_sweating", "itching", "confusion", "racing_heart", "muscle_wasting",
-]  # fmt: skip
+    "new_numbness",
+    "new_weakness",
+    "twitching",
+    "swelling",
+    "redness",
+    "warmth",
+    "skin_change",
+    "fever_or_chills",
+    "breathing_difficulty",
+    "swallowing_difficulty",
+    "pounding_headache",
+    "flushing_or_sweating",
+    "itching",
+    "confusion",
+    "racing_heart",
+    "muscle_wasting",
+]
 SYMPTOMS: dict[str, str] = {
     "new_numbness": "New or worse numbness or loss of feeling",
     "new_weakness": "New or worse weakness",
@@ -115,9 +162,21 @@ CONTEXTS: dict[str, str] = {
 }
 
 TreatmentKind = Literal[
-    "rest", "heat", "cold", "stretching", "massage", "fluids", "walking", "muscle_relaxant",
-    "antispasmodic", "pain_reliever", "mineral_supplement", "physiotherapy", "other_medicine", "other",
-]  # fmt: skip
+    "rest",
+    "heat",
+    "cold",
+    "stretching",
+    "massage",
+    "fluids",
+    "walking",
+    "muscle_relaxant",
+    "antispasmodic",
+    "pain_reliever",
+    "mineral_supplement",
+    "physiotherapy",
+    "other_medicine",
+    "other",
+]
 TREATMENTS: dict[str, str] = {
     "rest": "Rest",
     "heat": "Heat",
@@ -153,9 +212,19 @@ IMPACTS: dict[str, str] = {
 Reporter = Literal["self", "carer"]
 
 RegimenKind = Literal[
-    "rest", "heat", "cold", "stretching", "muscle_relaxant", "antispasmodic", "nutritional_correction",
-    "physiotherapy", "occupational_therapy", "botulinum_toxin", "surgery", "other",
-]  # fmt: skip
+    "rest",
+    "heat",
+    "cold",
+    "stretching",
+    "muscle_relaxant",
+    "antispasmodic",
+    "nutritional_correction",
+    "physiotherapy",
+    "occupational_therapy",
+    "botulinum_toxin",
+    "surgery",
+    "other",
+]
 REGIMEN_KINDS: dict[str, str] = {
     "rest": "Rest",
     "heat": "Heat",
@@ -172,8 +241,14 @@ REGIMEN_KINDS: dict[str, str] = {
 }
 
 Condition = Literal[
-    "idiopathic_cramps", "night_cramps", "multiple_sclerosis", "spinal_cord_injury", "cerebral_palsy", "stroke", "other",
-]  # fmt: skip
+    "idiopathic_cramps",
+    "night_cramps",
+    "multiple_sclerosis",
+    "spinal_cord_injury",
+    "cerebral_palsy",
+    "stroke",
+    "other",
+]
 CONDITIONS: dict[str, str] = {
     "idiopathic_cramps": "Muscle cramps with no known cause",
     "night_cramps": "Night-time leg cramps",
@@ -202,10 +277,18 @@ def codes(literal: object) -> tuple[str, ...]:
 def _check_in_step() -> None:
     """Each Literal and its label table must list the same codes; a mismatch is a programming error at import."""
     pairs: list[tuple[Any, Mapping[str, object]]] = [
-        (EpisodeKind, EPISODE_KINDS), (BodySite, BODY_SITES), (Side, SIDES), (Trigger, TRIGGERS),
-        (Symptom, SYMPTOMS), (Context, CONTEXTS), (TreatmentKind, TREATMENTS), (Impact, IMPACTS),
-        (RegimenKind, REGIMEN_KINDS), (Condition, CONDITIONS), (MedsTaken, MEDS_TAKEN),
-    ]  # fmt: skip
+        (EpisodeKind, EPISODE_KINDS),
+        (BodySite, BODY_SITES),
+        (Side, SIDES),
+        (Trigger, TRIGGERS),
+        (Symptom, SYMPTOMS),
+        (Context, CONTEXTS),
+        (TreatmentKind, TREATMENTS),
+        (Impact, IMPACTS),
+        (RegimenKind, REGIMEN_KINDS),
+        (Condition, CONDITIONS),
+        (MedsTaken, MEDS_TAKEN),
+    ]
     for literal, table in pairs:
         if set(codes(literal)) != set(table):
             raise AssertionError(f"catalog out of step: {sorted(set(codes(literal)) ^ set(table))}")
@@ -234,10 +317,19 @@ def as_json() -> dict[str, object]:
 
 
 def labels() -> list[str]:
-    """Every label people read, for the translation catalogs (backend/web/i18n.py)."""
+    """Every label people read, for the translation catalogs (backend/messages.py)."""
     tables: list[Mapping[str, object]] = [
-        EPISODE_KINDS, SIDES, TRIGGERS, SYMPTOMS, CONTEXTS, TREATMENTS, IMPACTS, REGIMEN_KINDS, CONDITIONS, MEDS_TAKEN,
-    ]  # fmt: skip
+        EPISODE_KINDS,
+        SIDES,
+        TRIGGERS,
+        SYMPTOMS,
+        CONTEXTS,
+        TREATMENTS,
+        IMPACTS,
+        REGIMEN_KINDS,
+        CONDITIONS,
+        MEDS_TAKEN,
+    ]
     found = [str(label) for table in tables for label in table.values()]
     found += [label for label, _region in BODY_SITES.values()]
     return list(dict.fromkeys(found))

@@ -38,6 +38,12 @@ def zone_of_name(name: str | None) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
+def iso_week(day: dt.date) -> str:
+    """The ISO week a day falls in, as the Penn rating's key: 2026-W49."""
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
 def offset_of(value: dt.datetime) -> int:
     delta = value.utcoffset() or dt.timedelta(0)
     return int(delta.total_seconds() // 60)

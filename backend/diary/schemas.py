@@ -34,9 +34,12 @@ Instant = Annotated[dt.datetime, Meta(tz=True, description="ISO 8601 date and ti
 Score10 = Annotated[int, Meta(ge=0, le=10)]
 Note = Annotated[str, Meta(max_length=2000)]
 ShortText = Annotated[str, Meta(min_length=1, max_length=120)]
-IsoWeek = Annotated[str, Meta(pattern=r"^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$")]
+# The form of an ISO week, with ASCII digits only ([0-9], not \d, which also matches Arabic-Indic and other digits);
+# whether the year has that week is validation.check_penn's to say (422).
+ISO_WEEK = r"^[0-9]{4}-W[0-9]{2}$"
+IsoWeek = Annotated[str, Meta(pattern=ISO_WEEK, description="ISO week, e.g. 2026-W48")]
 SciLevel = Annotated[str, Meta(pattern=r"^(C[1-8]|T([1-9]|1[0-2])|L[1-5]|S[1-5])$")]
-ClockTime = Annotated[str, Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM, 24-hour clock")]
+ClockTime = Annotated[str, Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="HH:MM, 24-hour clock")]
 
 
 class BodySiteEntry(Input, kw_only=True, forbid_unknown_fields=True):
@@ -189,7 +192,8 @@ class RegimenOut(msgspec.Struct, kw_only=True):
 
 
 class ProfileIn(Input, kw_only=True, forbid_unknown_fields=True):
-    conditions: Annotated[list[Condition], Meta(min_length=1, max_length=7)]
+    # None yet is a profile too: a new account starts with none, and the warning signs apply whatever the condition.
+    conditions: Annotated[list[Condition], Meta(max_length=7)]
     sci_level: SciLevel | None = None
     sci_complete: bool | None = None
     itb_pump: bool = False
@@ -216,3 +220,21 @@ class ProfileOut(msgspec.Struct, kw_only=True):
     sleep_end: str
     language: Language
     updated_at: dt.datetime
+
+
+class Tombstone(msgspec.Struct, kw_only=True):
+    type: str
+    id: uuid.UUID
+    version: int
+    deleted_at: dt.datetime
+
+
+class SyncPage(msgspec.Struct, kw_only=True):
+    episodes: list[EpisodeOut]
+    checkins: list[CheckInOut]
+    penn: list[PennOut]
+    regimens: list[RegimenOut]
+    deleted: list[Tombstone]
+    cursor: str
+    more: bool
+    server_time: dt.datetime

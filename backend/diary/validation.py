@@ -48,11 +48,15 @@ def check_episode(data: EpisodeIn, now: dt.datetime) -> None:
     _instant(errors, "started_at", data.started_at, now)
     _instant(errors, "ended_at", data.ended_at, now)
     _instant(errors, "entered_at", data.entered_at, now)
-    given = [name for name, present in (
-        ("ended_at", data.ended_at is not None),
-        ("duration_seconds", data.duration_seconds is not None),
-        ("ongoing", data.ongoing),
-    ) if present]  # fmt: skip
+    given = [
+        name
+        for name, present in (
+            ("ended_at", data.ended_at is not None),
+            ("duration_seconds", data.duration_seconds is not None),
+            ("ongoing", data.ongoing),
+        )
+        if present
+    ]
     if len(given) > 1:
         errors.append(
             FieldError(given[1], f"give only one of ended_at, duration_seconds or ongoing (also got {given[0]})")

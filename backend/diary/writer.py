@@ -44,16 +44,14 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from backend.accounts.sessions import resolve_many
 from backend.config import Settings
 from backend.db import insert_many, make_sqlite_writer_engine, utcnow
 from backend.diary import records
-from backend.diary.models import CheckIn, Episode, PatientProfile
+from backend.diary.models import CheckIn, Episode
+from backend.diary.safety import Screen
 from backend.diary.schemas import EpisodeIn
-from backend.diary.services import content_hash, stale, verdict
 from backend.diary.validation import episode_on_quiet_day, local_day
-from backend.flags.models import ThresholdOverride
-from backend.flags.screen import screen_row
+from backend.diary.versions import content_hash, stale, verdict
 from backend.shared import limits
 from backend.shared.audit import AuditEvent, audit_values
 from backend.shared.principal import Principal
@@ -75,14 +73,6 @@ QUIET_DAYS = select(CHECKINS.c.patient_id, CHECKINS.c.day).where(
 )
 INSERT_EPISODES = insert(EPISODES)
 INSERT_AUDITS = insert(AUDITS)
-PROFILE_AND_OVERRIDE = select(
-    PatientProfile.__table__,
-    select(ThresholdOverride.rule_id)
-    .where(ThresholdOverride.patient_id == PatientProfile.patient_id)
-    .limit(1)
-    .scalar_subquery()
-    .label("any_override"),
-).where(PatientProfile.patient_id.in_(bindparam("patients", expanding=True)))
 
 
 def signed_out() -> Problem:
@@ -124,13 +114,26 @@ class Written:
 
 
 Outcome = Written | Problem
+# The principals behind session cookies, and whether a session was ended or touched (the batch commits it).
+Resolver = Callable[[Connection, Settings, list[str], dt.datetime], tuple[dict[str, Principal], bool]]
 
 
 class EpisodeWriter:
-    def __init__(self, engine: AsyncEngine, settings: Settings,
-                 orphaned: Callable[[uuid.UUID], None] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        settings: Settings,
+        *,
+        resolve: Resolver,
+        screen: Screen,
+        orphaned: Callable[[uuid.UUID], None] | None = None,
+    ) -> None:
+        """``resolve`` finds the principals behind the batch's session cookies (accounts.sessions.resolve_many),
+        ``screen`` tells which writes need the urgent check before their answer (flags.safety.WriteScreen)."""
         self.engine = engine
         self.settings = settings
+        self.resolve = resolve
+        self.screen = screen
         # Told of a patient whose write was committed after its request went away, so that the rules still run.
         self.orphaned = orphaned
         self.queue: collections.deque[tuple[EpisodeWrite, asyncio.Future[Written]]] = collections.deque()
@@ -208,8 +211,7 @@ class EpisodeWriter:
             except IntegrityError:
                 # The same id was inserted by another request at the same moment: the second try reads what won.
                 if attempt:
-                    return Problem(409, "This episode is being saved by another request. Try again.",
-                                   code="write-race")  # fmt: skip
+                    return Problem(409, "This episode is being saved by another request. Try again.", code="write-race")
             except Exception as exc:
                 log.exception("an episode write failed")
                 return exc
@@ -219,9 +221,7 @@ class EpisodeWriter:
         """The urgent-rule screen, after the commit and without the database. It fails safe: if it cannot decide,
         the full urgent check runs."""
         try:
-            profile = outcome.profile
-            any_override = profile is not None and profile.any_override is not None
-            outcome.urgent_check = screen_row(profile, any_override, outcome.row, outcome.now)
+            outcome.urgent_check = self.screen.needs_check(outcome.profile, outcome.row, outcome.now)
         except Exception:
             log.exception("the urgent-rule screen failed; the full check runs instead")
             outcome.urgent_check = True
@@ -247,7 +247,7 @@ class EpisodeWriter:
         callers = self._callers(conn, jobs, outcomes, now)
         written = self._apply(conn, jobs, callers, outcomes, now)
         if written:
-            result = conn.execute(PROFILE_AND_OVERRIDE, {"patients": list(written)})
+            result = conn.execute(self.screen.statement, {"patients": list(written)})
             profiles = {row.patient_id: row for row in result}
             for outcome in outcomes:
                 if isinstance(outcome, Written):
@@ -259,7 +259,7 @@ class EpisodeWriter:
         self, conn: Connection, jobs: list[EpisodeWrite], outcomes: list[Outcome | None], now: dt.datetime
     ) -> dict[int, Principal]:
         tokens = [job.token for job in jobs if job.principal is None and job.token]
-        found, _changed = resolve_many(conn, self.settings, tokens, now) if tokens else ({}, False)
+        found, _changed = self.resolve(conn, self.settings, tokens, now) if tokens else ({}, False)
         callers: dict[int, Principal] = {}
         for i, job in enumerate(jobs):
             principal = job.principal or (found.get(job.token) if job.token else None)
@@ -272,9 +272,13 @@ class EpisodeWriter:
         return callers
 
     def _apply(
-        self, conn: Connection, jobs: list[EpisodeWrite], callers: dict[int, Principal],
-        outcomes: list[Outcome | None], now: dt.datetime,
-    ) -> set[uuid.UUID]:  # fmt: skip
+        self,
+        conn: Connection,
+        jobs: list[EpisodeWrite],
+        callers: dict[int, Principal],
+        outcomes: list[Outcome | None],
+        now: dt.datetime,
+    ) -> set[uuid.UUID]:
         """Decides and writes each job in queue order, as one write at a time would: a refused write or a replay
         is answered without counting; a write that changes the diary counts against its patient's limit per minute,
         and past the limit is refused with 429. Answers the patients whose episodes were written or replayed."""
@@ -297,8 +301,13 @@ class EpisodeWriter:
             job, principal = jobs[i], callers[i]
             row: Any = stored.get(job.episode_id)
             try:
-                action = verdict(row, patient_id=principal.user_id, fingerprint=job.fingerprint,
-                                 if_match=job.if_match, what="episode")  # fmt: skip
+                action = verdict(
+                    row,
+                    patient_id=principal.user_id,
+                    fingerprint=job.fingerprint,
+                    if_match=job.if_match,
+                    what="episode",
+                )
             except Problem as problem:
                 outcomes[i] = problem
                 continue
@@ -318,9 +327,17 @@ class EpisodeWriter:
             counted[keys[principal.user_id]] += 1
             patients.add(principal.user_id)
             if action == "create":
-                new = {"patient_id": principal.user_id, "id": job.episode_id, **job.values, "received_at": now,
-                       **records.entry_times(job.data.entered_at, now), "updated_at": now, "version": 1,
-                       "content_hash": job.fingerprint, "deleted_at": None}  # fmt: skip
+                new = {
+                    "patient_id": principal.user_id,
+                    "id": job.episode_id,
+                    **job.values,
+                    "received_at": now,
+                    **records.entry_times(job.data.entered_at, now),
+                    "updated_at": now,
+                    "version": 1,
+                    "content_hash": job.fingerprint,
+                    "deleted_at": None,
+                }
                 inserts.append(new)
                 stored[job.episode_id] = row = SimpleNamespace(**new)
                 outcomes[i] = Written(principal, row, True, False, now)
@@ -328,14 +345,16 @@ class EpisodeWriter:
                 if inserts:  # an edit of an episode created earlier in this batch: that insert goes first
                     insert_many(conn, INSERT_EPISODES, EPISODES, inserts)
                     inserts = []
-                changes = {**job.values, "version": row.version + 1, "content_hash": job.fingerprint,
-                           "updated_at": now}  # fmt: skip
+                changes = {**job.values, "version": row.version + 1, "content_hash": job.fingerprint, "updated_at": now}
                 result = conn.execute(
                     update(EPISODES)
-                    .where(EPISODES.c.patient_id == principal.user_id, EPISODES.c.id == job.episode_id,
-                           EPISODES.c.version == row.version)
+                    .where(
+                        EPISODES.c.patient_id == principal.user_id,
+                        EPISODES.c.id == job.episode_id,
+                        EPISODES.c.version == row.version,
+                    )
                     .values(**changes)
-                )  # fmt: skip
+                )
                 if result.rowcount != 1:  # changed by another process since the read (PostgreSQL)
                     current = conn.execute(select(EPISODES).where(EPISODES.c.id == job.episode_id)).one()
                     outcomes[i] = stale(current)
@@ -343,8 +362,16 @@ class EpisodeWriter:
                     continue
                 stored[job.episode_id] = row = SimpleNamespace(**{**vars(row), **changes})
                 outcomes[i] = Written(principal, row, False, False, now)
-            audits.append(audit_values(principal, f"episode.{action}", patient_id=principal.user_id,
-                                       entity=f"episode:{job.episode_id}", address=job.address, at=now))  # fmt: skip
+            audits.append(
+                audit_values(
+                    principal,
+                    f"episode.{action}",
+                    patient_id=principal.user_id,
+                    entity=f"episode:{job.episode_id}",
+                    address=job.address,
+                    at=now,
+                )
+            )
         if inserts:
             insert_many(conn, INSERT_EPISODES, EPISODES, inserts)
         if audits:

@@ -15,7 +15,7 @@ from backend.diary.models import CheckIn, Episode, PatientProfile, Regimen
 from backend.flags.engine import rules_for
 from backend.flags.models import LIVE_STATUSES, Flag, ThresholdOverride
 from backend.flags.rows import day_from_row, episode_from_row, patient_from
-from backend.flags.rules.routine import TRIAL_KINDS
+from backend.flags.rules.treatment import TRIAL_KINDS
 from backend.flags.screen import SPIKE_RULES
 from backend.flags.window import Day, Diary, Ep, Plan
 

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import uuid
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend.flags.services import evaluate_in_background
+from backend.flags.services import AfterEvaluation, evaluate_in_background
 
 
 class Evaluator:
@@ -33,9 +34,11 @@ class Evaluator:
         share: float = 0.1,
         busy: Callable[[], bool] = lambda: False,
         evaluate: Callable[[async_sessionmaker[AsyncSession], uuid.UUID], Awaitable[None]] | None = None,
+        then: AfterEvaluation | None = None,
     ) -> None:
+        """``then`` follows each patient's evaluation (the app plans their reminders)."""
         self.maker = maker
-        self.evaluate = evaluate if evaluate is not None else evaluate_in_background
+        self.evaluate = evaluate if evaluate is not None else functools.partial(evaluate_in_background, then=then)
         self.delay = delay_seconds
         self.share = share
         self.busy = busy

@@ -1,4 +1,5 @@
-"""What clinicians and the patient do with a flag: acknowledge, snooze, resolve; "I've read this", the checklist.
+"""What clinicians and the patient do with flags: acknowledge, snooze, resolve, set a patient's thresholds; "I've read
+this", the trigger checklist.
 
 Shared by the JSON API and the pages. Each judgment records the signs it saw (``judged_signs``, ``read_signs``), so
 that it stands for exactly that evidence: the same entries never bring the flag back, new ones do (CLINICAL.md (a),
@@ -9,13 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import utcnow
-from backend.flags.engine import RULES
-from backend.flags.models import LIVE_STATUSES, Flag, FlagEvent
+from backend.flags.engine import RULES, threshold_problems
+from backend.flags.models import LIVE_STATUSES, Flag, FlagEvent, ThresholdOverride
 from backend.flags.rules.base import renewed
+from backend.flags.schemas import ThresholdsIn
 from backend.shared.principal import Principal
 from backend.shared.problems import FieldError, Problem, invalid, not_found
 
@@ -116,3 +119,30 @@ def unread(flag: Flag) -> bool:
         return True
     rule = RULES.get(flag.rule_id)
     return rule is not None and renewed(rule.renewal, flag.signs or [], flag.read_signs)
+
+
+async def set_thresholds(
+    db: AsyncSession, clinician: Principal, patient_id: uuid.UUID, rule_id: str, data: ThresholdsIn
+) -> dict[str, Any]:
+    """A clinician's thresholds for one rule and one patient; every value within the range the rule declares."""
+    rule = RULES.get(rule_id)
+    if rule is None:
+        raise not_found("rule")
+    problems = threshold_problems(rule, data.thresholds)
+    if problems:
+        raise invalid([FieldError(f"thresholds.{name}", reason) for name, reason in problems.items()])
+    values = dict(data.thresholds)
+    if data.enabled is not None:
+        values["enabled"] = 1.0 if data.enabled else 0.0
+    now = utcnow()
+    row = await db.get(ThresholdOverride, (patient_id, rule_id))
+    if row is None:
+        db.add(
+            ThresholdOverride(
+                patient_id=patient_id, rule_id=rule_id, thresholds=values, set_by=clinician.user_id, set_at=now
+            )
+        )
+    else:
+        row.thresholds, row.set_by, row.set_at = values, clinician.user_id, now
+    await db.commit()
+    return {"rule_id": rule_id, "thresholds": {**rule.defaults, **data.thresholds}, "enabled": data.enabled}

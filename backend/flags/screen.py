@@ -3,7 +3,7 @@
 Most writes are quick logs (a strength and a place) on which no urgent rule can act; the grouped episode writer
 screens a whole batch without the database, and only the writes the screen cannot clear wait for the full urgent
 check (services.urgent_check). Held honest by property tests that run the rules themselves on every entry the screen
-clears (tests/flags/test_urgent_screen.py): a new urgent rule looking at something else makes them fail.
+clears (tests/flags/test_screen.py): a new urgent rule looking at something else makes them fail.
 """
 
 from __future__ import annotations

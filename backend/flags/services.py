@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy import delete, select
@@ -29,6 +29,8 @@ from backend.flags.window import Day, Ep
 from backend.flags.wording import UNCHECKED
 
 log = logging.getLogger("spasm.flags")
+# What follows a patient's evaluation (the reminders' planning), given by the app: the rules do not import reminders.
+AfterEvaluation = Callable[[AsyncSession, uuid.UUID, dt.datetime], Awaitable[object]]
 
 SWEEP_BATCH = 200
 
@@ -248,20 +250,24 @@ async def evaluate_patient(
     return (await evaluate_patients(db, [patient_id], now, urgent_only=urgent_only, in_thread=in_thread))[patient_id]
 
 
-async def evaluate_in_background(maker: async_sessionmaker[AsyncSession], patient_id: uuid.UUID) -> None:
-    """The full rule set after a write has been answered; the periodic sweep catches up if this process dies."""
+async def evaluate_in_background(
+    maker: async_sessionmaker[AsyncSession], patient_id: uuid.UUID, then: AfterEvaluation | None = None
+) -> None:
+    """The full rule set after a write has been answered; the periodic sweep catches up if this process dies.
+    ``then`` runs next, in its own session (the app plans the patient's reminders: a new medicine time, a stopped
+    treatment or a new flag changes them)."""
     try:
         async with maker() as db:
             await evaluate_patient(db, patient_id, dt.datetime.now(dt.UTC), in_thread=True)
     except Exception:
         log.exception("flag evaluation after a write failed; the sweep will retry")
-    try:  # a new medicine time, a stopped treatment or a new flag changes the reminders too
-        from backend.reminders.services import plan_patient
-
+    if then is None:
+        return
+    try:
         async with maker() as db:
-            await plan_patient(db, patient_id, dt.datetime.now(dt.UTC))
+            await then(db, patient_id, dt.datetime.now(dt.UTC))
     except Exception:
-        log.exception("reminder planning after a write failed; the dispatcher's next plan will catch up")
+        log.exception("what follows a flag evaluation failed; the next periodic run will catch up")
 
 
 async def sweep(

@@ -21,8 +21,13 @@ async def feed(db: AsyncSession, patient_id: uuid.UUID, now: dt.datetime) -> byt
     calendar.add("prodid", "-//spasm-diary//reminders//EN")
     calendar.add("version", "2.0")
     calendar.add("x-wr-calname", translate(language, "Spasm diary"))
-    appointments = (await db.execute(select(Appointment).where(
-        Appointment.patient_id == patient_id, Appointment.starts_at >= now - dt.timedelta(days=90)))).scalars()  # fmt: skip
+    appointments = (
+        await db.execute(
+            select(Appointment).where(
+                Appointment.patient_id == patient_id, Appointment.starts_at >= now - dt.timedelta(days=90)
+            )
+        )
+    ).scalars()
     for a in appointments:
         event = Event()
         event.add("uid", f"appointment-{a.id}@spasm-diary")
@@ -34,9 +39,15 @@ async def feed(db: AsyncSession, patient_id: uuid.UUID, now: dt.datetime) -> byt
             event.add("location", a.place)
         event.add("status", "CANCELLED" if a.cancelled_at else "CONFIRMED")
         calendar.add_component(event)
-    reviews = (await db.execute(select(Reminder).where(
-        Reminder.patient_id == patient_id, Reminder.kind == "treatment_review",
-        Reminder.status.in_(("pending", "claimed", "sent"))))).scalars()  # fmt: skip
+    reviews = (
+        await db.execute(
+            select(Reminder).where(
+                Reminder.patient_id == patient_id,
+                Reminder.kind == "treatment_review",
+                Reminder.status.in_(("pending", "claimed", "sent")),
+            )
+        )
+    ).scalars()
     for r in reviews:
         event = Event()
         event.add("uid", f"review-{r.id}@spasm-diary")

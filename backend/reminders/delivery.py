@@ -45,8 +45,9 @@ async def vapid_keys(db: AsyncSession) -> VapidKeys:
     row = await db.get(ServerKey, VAPID)
     if row is None:
         key = ec.generate_private_key(ec.SECP256R1())
-        der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())  # fmt: skip
+        der = key.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
         point = key.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
         db.add(ServerKey(name=VAPID, private_der=der, public=_b64url(point), created_at=dt.datetime.now(dt.UTC)))
         try:

@@ -1,6 +1,6 @@
 """The dispatcher inside every app process: plans reminders, claims the due ones and delivers them.
 
-Any number of processes run one each. Claims are atomic (services.claim), so a reminder is delivered by one of them;
+Any number of processes run one each. Claims are atomic (queue.claim), so a reminder is delivered by one of them;
 a failed delivery is retried with backoff; every attempt is logged in delivery_attempts without the reminder's words.
 """
 
@@ -22,8 +22,8 @@ from backend.accounts.models import User
 from backend.config import Settings
 from backend.diary.models import PatientProfile
 from backend.diary.records import zone_of
-from backend.reminders import delivery, endpoints, services
-from backend.reminders.models import DeliveryAttempt, Reminder
+from backend.reminders import delivery, endpoints, queue
+from backend.reminders.models import DeliveryAttempt, Reminder, ReminderPreferences
 
 log = logging.getLogger("spasm.reminders")
 PLAN_EVERY = dt.timedelta(minutes=10)
@@ -69,7 +69,7 @@ class Dispatcher:
         added = 0
         for patient_id in patients:
             async with self.maker() as db:
-                added += await services.plan_patient(db, patient_id, now)
+                added += await queue.plan_patient(db, patient_id, now)
         return added
 
     async def run_once(self, now: dt.datetime) -> int:
@@ -80,7 +80,7 @@ class Dispatcher:
         delivered = 0
         while True:
             async with self.maker() as db:
-                claimed = await services.claim(db, now, self.name)
+                claimed = await queue.claim(db, now, self.name)
             if not claimed:
                 return delivered
             for reminder in claimed:
@@ -90,10 +90,17 @@ class Dispatcher:
         """Renews this dispatcher's lease right before sending; if another dispatcher took the reminder over (this one
         was slower than its lease), it is theirs to send."""
         async with self.maker() as db:
-            result: Any = await db.execute(update(Reminder).where(
-                Reminder.patient_id == reminder.patient_id, Reminder.id == reminder.id, Reminder.status == "claimed",
-                Reminder.claimed_by == self.name).values(claimed_until=now + services.LEASE)
-                .execution_options(synchronize_session=False))  # fmt: skip
+            result: Any = await db.execute(
+                update(Reminder)
+                .where(
+                    Reminder.patient_id == reminder.patient_id,
+                    Reminder.id == reminder.id,
+                    Reminder.status == "claimed",
+                    Reminder.claimed_by == self.name,
+                )
+                .values(claimed_until=now + queue.LEASE)
+                .execution_options(synchronize_session=False)
+            )
             await db.commit()
             return bool(result.rowcount)
 
@@ -106,35 +113,68 @@ class Dispatcher:
             if profile is None or user is None:
                 return 0
             zone = zone_of(profile)
-            if not await services.still_needed(db, reminder, zone):
-                await self._finish(db, reminder, services.finish_values(False, reminder.attempts, now, skipped=True))
+            if not await queue.still_needed(db, reminder, zone):
+                await self._finish(db, reminder, queue.finish_values(False, reminder.attempts, now, skipped=True))
                 return 0
-            payload = {"title": reminder.title, "body": reminder.body, "url": reminder.link or "/reminders",
-                       "tag": reminder.key}  # fmt: skip
+            payload = {
+                "title": reminder.title,
+                "body": reminder.body,
+                "url": reminder.link or "/reminders",
+                "tag": reminder.key,
+            }
             outcomes = await delivery.push(db, self.settings, reminder.patient_id, payload, self.resolver)
-            prefs = await db.get(services.ReminderPreferences, reminder.patient_id)
+            prefs = await db.get(ReminderPreferences, reminder.patient_id)
             if prefs is not None and prefs.email:
                 mailed = await delivery.email(self.settings, user.email, reminder.title, profile.language)
                 if mailed is not None:
                     outcomes.append(mailed)
             for outcome in outcomes:
-                db.add(DeliveryAttempt(patient_id=reminder.patient_id, reminder_id=reminder.id, channel=outcome.channel,
-                                       at=now, outcome="delivered" if outcome.ok else ("gone" if outcome.gone else "failed"),
-                                       detail=outcome.detail, dispatcher=self.name))  # fmt: skip
+                db.add(
+                    DeliveryAttempt(
+                        patient_id=reminder.patient_id,
+                        reminder_id=reminder.id,
+                        channel=outcome.channel,
+                        at=now,
+                        outcome="delivered" if outcome.ok else ("gone" if outcome.gone else "failed"),
+                        detail=outcome.detail,
+                        dispatcher=self.name,
+                    )
+                )
             # The inbox always has it; push and e-mail are retried while none got through and one may still (a
             # subscription the push service forgot is gone for good, not a way through).
             retry = not any(o.ok for o in outcomes) and any(not o.ok and not o.gone for o in outcomes)
             if not outcomes:
-                db.add(DeliveryAttempt(patient_id=reminder.patient_id, reminder_id=reminder.id, channel="inbox", at=now,
-                                       outcome="delivered", detail=None, dispatcher=self.name))  # fmt: skip
-            await self._finish(db, reminder, services.finish_values(not retry, reminder.attempts, now))
-            log.info("reminder %s delivered by %s: %s", reminder.id, self.name,
-                     ", ".join(f"{o.channel} {'ok' if o.ok else o.detail}" for o in outcomes) or "inbox")  # fmt: skip
+                db.add(
+                    DeliveryAttempt(
+                        patient_id=reminder.patient_id,
+                        reminder_id=reminder.id,
+                        channel="inbox",
+                        at=now,
+                        outcome="delivered",
+                        detail=None,
+                        dispatcher=self.name,
+                    )
+                )
+            await self._finish(db, reminder, queue.finish_values(not retry, reminder.attempts, now))
+            log.info(
+                "reminder %s delivered by %s: %s",
+                reminder.id,
+                self.name,
+                ", ".join(f"{o.channel} {'ok' if o.ok else o.detail}" for o in outcomes) or "inbox",
+            )
             return 0 if retry else 1
 
     async def _finish(self, db: AsyncSession, reminder: Reminder, values: dict[str, object]) -> None:
         # Only the holder of the claim may finish it: a dispatcher whose lease ran out must not overwrite the new one.
-        await db.execute(update(Reminder).where(Reminder.patient_id == reminder.patient_id, Reminder.id == reminder.id,
-                                                Reminder.claimed_by == self.name, Reminder.status == "claimed")
-                         .values(**values).execution_options(synchronize_session=False))  # fmt: skip
+        await db.execute(
+            update(Reminder)
+            .where(
+                Reminder.patient_id == reminder.patient_id,
+                Reminder.id == reminder.id,
+                Reminder.claimed_by == self.name,
+                Reminder.status == "claimed",
+            )
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
         await db.commit()

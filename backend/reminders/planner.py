@@ -84,8 +84,11 @@ def daily_slots(at: dt.time, zone: ZoneInfo, start: dt.datetime, end: dt.datetim
     """Every local day's `at` between two instants, by a DAILY recurrence rule on the wall clock, with the local day
     each belongs to (a time pushed past midnight by a gap still belongs to the day it was planned for)."""
     first_day = start.astimezone(zone).date() - dt.timedelta(days=1)
-    days = rrule(DAILY, dtstart=dt.datetime.combine(first_day, dt.time()), until=dt.datetime.combine(
-        end.astimezone(zone).date() + dt.timedelta(days=1), dt.time()))  # fmt: skip
+    days = rrule(
+        DAILY,
+        dtstart=dt.datetime.combine(first_day, dt.time()),
+        until=dt.datetime.combine(end.astimezone(zone).date() + dt.timedelta(days=1), dt.time()),
+    )
     slots = ((d.date(), local_instant(d.date(), at, zone)) for d in days)
     return [(day, moment) for day, moment in slots if start <= moment < end]
 
@@ -123,8 +126,11 @@ def plan(
 
     def slots(at: dt.time) -> list[tuple[dt.date, dt.datetime]]:
         """The day's slots from now on, and earlier ones that quiet hours moved to now or later."""
-        return [(day, moment) for day, moment in daily_slots(at, zone, now - dt.timedelta(days=1), end)
-                if moment >= now or out_of_quiet_hours(moment, zone, prefs) >= now]  # fmt: skip
+        return [
+            (day, moment)
+            for day, moment in daily_slots(at, zone, now - dt.timedelta(days=1), end)
+            if moment >= now or out_of_quiet_hours(moment, zone, prefs) >= now
+        ]
 
     def fmt_local(moment: dt.datetime) -> str:
         return moment.astimezone(zone).strftime("%H:%M")
@@ -134,17 +140,39 @@ def plan(
             continue
         when = a.starts_at.astimezone(zone)
         day_before = a.starts_at - dt.timedelta(days=1)
-        found.append(Planned(f"appointment:{a.id}:day-before", "follow_up", day_before, t("Follow-up tomorrow"),
-                             t("Your follow-up appointment is tomorrow at %(time)s.") % {"time": fmt_local(a.starts_at)},
-                             "/reminders", a.id))  # fmt: skip
-        found.append(Planned(f"appointment:{a.id}:two-hours", "follow_up", a.starts_at - dt.timedelta(hours=2),
-                             t("Follow-up in two hours"),
-                             t("Your follow-up appointment is at %(time)s today.") % {"time": when.strftime("%H:%M")},
-                             "/reminders", a.id))  # fmt: skip
-        found.append(Planned(f"appointment:{a.id}:prepare", "prepare_summary", a.starts_at - dt.timedelta(days=2),
-                             t("Prepare for your appointment"),
-                             t("Look at your trends and note what you want to ask; your clinician sees the same diary."),
-                             "/trends", a.id))  # fmt: skip
+        found.append(
+            Planned(
+                f"appointment:{a.id}:day-before",
+                "follow_up",
+                day_before,
+                t("Follow-up tomorrow"),
+                t("Your follow-up appointment is tomorrow at %(time)s.") % {"time": fmt_local(a.starts_at)},
+                "/reminders",
+                a.id,
+            )
+        )
+        found.append(
+            Planned(
+                f"appointment:{a.id}:two-hours",
+                "follow_up",
+                a.starts_at - dt.timedelta(hours=2),
+                t("Follow-up in two hours"),
+                t("Your follow-up appointment is at %(time)s today.") % {"time": when.strftime("%H:%M")},
+                "/reminders",
+                a.id,
+            )
+        )
+        found.append(
+            Planned(
+                f"appointment:{a.id}:prepare",
+                "prepare_summary",
+                a.starts_at - dt.timedelta(days=2),
+                t("Prepare for your appointment"),
+                t("Look at your trends and note what you want to ask; your clinician sees the same diary."),
+                "/trends",
+                a.id,
+            )
+        )
 
     for r in regimens:
         if r.kind in REVIEWED_KINDS and (r.stop_date is None or r.stop_date >= now.astimezone(zone).date()):
@@ -156,12 +184,21 @@ def plan(
             for day in (review,):
                 # 10:00 on the day; planned later that day (a treatment entered late), as soon as it is planned.
                 at = local_instant(day, dt.time(10, 0), zone)
-                found.append(Planned(f"regimen:{r.id}:review:{day.isoformat()}", "treatment_review",
-                                     max(at, now) if day == today else at,
-                                     t("Time to review a treatment"),
-                                     t("You started %(name)s on %(start)s. Has it helped? Your diary shows it; tell your "
-                                       "clinician at your next contact.") % {"name": r.name, "start": r.start_date.isoformat()},
-                                     "/trends", r.id))  # fmt: skip
+                found.append(
+                    Planned(
+                        f"regimen:{r.id}:review:{day.isoformat()}",
+                        "treatment_review",
+                        max(at, now) if day == today else at,
+                        t("Time to review a treatment"),
+                        t(
+                            "You started %(name)s on %(start)s. Has it helped? Your diary shows it; tell your "
+                            "clinician at your next contact."
+                        )
+                        % {"name": r.name, "start": r.start_date.isoformat()},
+                        "/trends",
+                        r.id,
+                    )
+                )
         if prefs.medicines and r.times and (r.stop_date is None or r.stop_date > now.astimezone(zone).date()):
             for text in r.times:
                 hour, minute = (int(x) for x in text.split(":"))
@@ -170,22 +207,48 @@ def plan(
                     if day < r.start_date or (r.stop_date is not None and day >= r.stop_date):
                         continue
                     label = f"{r.name} ({r.dose})" if r.dose else r.name
-                    found.append(Planned(f"medicine:{r.id}:{day.isoformat()}T{text}",
-                                         "medicine", moment, t("Medicine time"),
-                                         t("Time for %(medicine)s, as planned at %(time)s.") % {"medicine": label, "time": text},
-                                         "/", r.id))  # fmt: skip
+                    found.append(
+                        Planned(
+                            f"medicine:{r.id}:{day.isoformat()}T{text}",
+                            "medicine",
+                            moment,
+                            t("Medicine time"),
+                            t("Time for %(medicine)s, as planned at %(time)s.") % {"medicine": label, "time": text},
+                            "/",
+                            r.id,
+                        )
+                    )
 
     for f in flags:
         if f.urgency == "routine" and not f.followed_up:
             due = f.raised_at + FLAG_NUDGE_AFTER
-            found.append(Planned(f"flag:{f.id}:nudge", "flag_nudge", max(due, now), t("Talk to your care team"),
-                                 t("A pattern in your diary has been waiting a week for follow-up. Please contact your "
-                                   "clinician or book a routine appointment."), "/", f.id))  # fmt: skip
+            found.append(
+                Planned(
+                    f"flag:{f.id}:nudge",
+                    "flag_nudge",
+                    max(due, now),
+                    t("Talk to your care team"),
+                    t(
+                        "A pattern in your diary has been waiting a week for follow-up. Please contact your "
+                        "clinician or book a routine appointment."
+                    ),
+                    "/",
+                    f.id,
+                )
+            )
 
     if prefs.daily_log_at is not None:
         for day, moment in slots(prefs.daily_log_at):
-            found.append(Planned(f"daily:{day.isoformat()}", "daily_log", moment, t("Your diary for today"),
-                                 t("How was today? Log any spasms, or say there were none."), "/check-in"))  # fmt: skip
+            found.append(
+                Planned(
+                    f"daily:{day.isoformat()}",
+                    "daily_log",
+                    moment,
+                    t("Your diary for today"),
+                    t("How was today? Log any spasms, or say there were none."),
+                    "/check-in",
+                )
+            )
 
     adjusted = []
     for p in found:

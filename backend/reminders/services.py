@@ -1,136 +1,268 @@
-"""Planning reminders into the durable queue, and claiming them for delivery.
+"""The work behind the reminder pages and API: the patient's inbox, their preferences, the browsers that get Web Push,
+the private calendar address, and the follow-up appointments a clinician schedules (the notify scope).
 
-Planning is idempotent: each reminder has a key, and the insert skips keys that exist (ON CONFLICT DO NOTHING), so
-any process may plan any patient at any time. A pending reminder whose reason went away (an appointment cancelled, a
-medicine stopped, the daily time changed) is cancelled.
-
-Claiming is atomic: one UPDATE ... RETURNING moves due reminders to ``claimed`` with a lease. On PostgreSQL the rows
-are picked with FOR UPDATE SKIP LOCKED, so several dispatchers never wait for or take the same row; on SQLite writes
-are serialised anyway. A dispatcher that dies after claiming leaves the lease to run out; then any dispatcher takes
-the reminder again, so a crash delays a reminder but never loses it.
-"""
+Each function takes the session, the principal and what else it needs (the settings, the address for the audit log,
+the name resolver for a push address), never a request; planning the queue is ``queue.plan_patient``."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import secrets
 import uuid
-from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.diary.models import CheckIn, Episode, PatientProfile, Regimen
-from backend.diary.records import zone_of
-from backend.flags.models import LIVE_STATUSES, Flag
-from backend.reminders import planner
-from backend.reminders.models import Appointment, Reminder, ReminderPreferences
-from backend.shared.i18n import translate
+from backend.config import Settings
+from backend.db import utcnow
+from backend.reminders import calendar, endpoints, queue
+from backend.reminders.models import Appointment, CalendarFeed, PushSubscription, Reminder, ReminderPreferences
+from backend.reminders.schemas import (
+    AppointmentIn,
+    AppointmentOut,
+    Inbox,
+    PreferencesIn,
+    PreferencesOut,
+    PushSubscriptionIn,
+    ReminderOut,
+)
+from backend.shared.access import require_link
+from backend.shared.checks import text_problem
+from backend.shared.principal import Principal
+from backend.shared.problems import FieldError, invalid, not_found
 
-LEASE = dt.timedelta(minutes=2)
-LOOKBACK = dt.timedelta(hours=24)
-MAX_ATTEMPTS = 6
-
-
-def _dialect(db: AsyncSession) -> str:
-    return db.get_bind().dialect.name
-
-
-def backoff(attempts: int) -> dt.timedelta:
-    """30 s, 1, 2, 4, 8 minutes...: a push service that hiccups is tried again soon, one that is down is not hammered."""
-    return dt.timedelta(seconds=30 * 2 ** max(0, attempts - 1))
-
-
-async def preferences(db: AsyncSession, patient_id: uuid.UUID) -> planner.Preferences:
-    row = await db.get(ReminderPreferences, patient_id)
-    if row is None:
-        return planner.Preferences()
-    return planner.Preferences(daily_log_at=row.daily_log_at, medicines=row.medicines, quiet_start=row.quiet_start,
-                               quiet_end=row.quiet_end)  # fmt: skip
+SHOWN = ("pending", "claimed", "sent", "failed")
+FURTHEST = dt.timedelta(days=731)
 
 
-async def plan_patient(db: AsyncSession, patient_id: uuid.UUID, now: dt.datetime) -> int:
-    """Brings the patient's queue in line with their plan for the next 48 hours; returns how many were added."""
-    profile = await db.get(PatientProfile, patient_id)
-    if profile is None:
-        return 0
-    zone = zone_of(profile)
-    appointments = [planner.AppointmentFact(str(a.id), a.starts_at) for a in (await db.execute(select(Appointment).where(
-        Appointment.patient_id == patient_id, Appointment.cancelled_at.is_(None), Appointment.starts_at > now,
-    ))).scalars()]  # fmt: skip
-    regimens = [planner.RegimenFact(str(r.id), r.kind, r.name, r.dose, tuple(r.times or ()), r.start_date, r.stop_date)
-                for r in (await db.execute(select(Regimen).where(Regimen.patient_id == patient_id,
-                                                                 Regimen.deleted_at.is_(None)))).scalars()]  # fmt: skip
-    flags = [planner.FlagFact(str(f.id), f.rule_id, f.urgency, f.opened_at, f.status != "open")
-             for f in (await db.execute(select(Flag).where(Flag.patient_id == patient_id,
-                                                           Flag.status.in_(LIVE_STATUSES)))).scalars()]  # fmt: skip
-    prefs = await preferences(db, patient_id)
-
-    def words(text: str) -> str:
-        return translate(profile.language, text)
-
-    wanted = planner.plan(now, zone, prefs, appointments, regimens, flags, words)
-    # What was planned a day ago still stands unless its reason went away: a reminder moved by quiet hours, or due a
-    # moment ago and not sent yet, is in this earlier plan though no longer in the one from now.
-    earlier = planner.plan(now - LOOKBACK, zone, prefs, appointments, regimens, flags, words)
-    added = 0
-    if wanted:
-        rows = [{"patient_id": patient_id, "id": uuid.uuid4(), "key": p.key, "kind": p.kind, "title": p.title,
-                 "body": p.body, "due_at": p.due_at, "next_attempt_at": p.due_at, "status": "pending", "attempts": 0,
-                 "link": p.link, "subject_id": p.subject_id, "created_at": now} for p in wanted]  # fmt: skip
-        dialect = postgresql if _dialect(db) == "postgresql" else sqlite
-        statement = dialect.insert(Reminder).values(rows).on_conflict_do_nothing(index_elements=["patient_id", "key"])
-        result: Any = await db.execute(statement)
-        added = result.rowcount or 0
-    keys = {p.key for p in wanted} | {p.key for p in earlier}
-    stale = (await db.execute(select(Reminder).where(
-        Reminder.patient_id == patient_id, Reminder.status == "pending", Reminder.snoozed_until.is_(None),
-        Reminder.due_at >= now - LOOKBACK, Reminder.due_at < now + planner.HORIZON))).scalars()  # fmt: skip
-    for row in stale:
-        if row.key not in keys:  # the appointment was cancelled, the medicine stopped, the daily time changed...
-            row.status = "cancelled"
-    await db.commit()
-    return added
-
-
-async def claim(db: AsyncSession, now: dt.datetime, dispatcher: str, limit: int = 50) -> list[Reminder]:
-    """Takes up to `limit` due reminders for this dispatcher, atomically; expired leases are taken over."""
-    due = or_(and_(Reminder.status == "pending", Reminder.next_attempt_at <= now),
-              and_(Reminder.status == "claimed", Reminder.claimed_until < now))  # fmt: skip
-    pick = select(Reminder.id).where(due).order_by(Reminder.next_attempt_at).limit(limit)
-    if _dialect(db) == "postgresql":
-        pick = pick.with_for_update(skip_locked=True)
-    statement = (
-        update(Reminder)
-        .where(Reminder.id.in_(pick.scalar_subquery()), due)
-        .values(status="claimed", claimed_until=now + LEASE, claimed_by=dispatcher, attempts=Reminder.attempts + 1)
-        .returning(Reminder)
-        .execution_options(synchronize_session=False)
+def reminder_out(r: Reminder) -> ReminderOut:
+    return ReminderOut(
+        id=r.id,
+        kind=r.kind,
+        title=r.title,
+        body=r.body,
+        due_at=r.due_at,
+        status=r.status,
+        acknowledged=r.acknowledged_at is not None,
+        link=r.link,
     )
-    rows = list((await db.execute(statement)).scalars())
+
+
+def appointment_out(a: Appointment) -> AppointmentOut:
+    return AppointmentOut(
+        id=a.id,
+        starts_at=a.starts_at,
+        minutes=a.minutes,
+        place=a.place,
+        note=a.note,
+        cancelled=a.cancelled_at is not None,
+    )
+
+
+async def inbox(db: AsyncSession, patient_id: uuid.UUID, now: dt.datetime) -> Inbox:
+    """The reminders due (the last 14 days, newest first) and those of the next 48 hours (soonest first)."""
+    shown = (
+        select(Reminder)
+        .where(
+            Reminder.patient_id == patient_id,
+            Reminder.status.in_(SHOWN),
+            Reminder.due_at <= now + dt.timedelta(hours=48),
+            Reminder.due_at >= now - dt.timedelta(days=14),
+        )
+        .order_by(Reminder.due_at.desc())
+    )
+    rows = list((await db.execute(shown)).scalars())
+    due = [reminder_out(r) for r in rows if r.due_at <= now]
+    upcoming = sorted((reminder_out(r) for r in rows if r.due_at > now), key=lambda r: r.due_at)
+    return Inbox(due=due[:50], upcoming=upcoming[:20])
+
+
+async def _own(db: AsyncSession, patient: Principal, reminder_id: uuid.UUID) -> Reminder:
+    row = await db.get(Reminder, (patient.user_id, reminder_id))
+    if row is None or row.status in {"cancelled", "skipped"}:
+        raise not_found("reminder")
+    return row
+
+
+async def acknowledge(db: AsyncSession, patient: Principal, reminder_id: uuid.UUID) -> ReminderOut:
+    row = await _own(db, patient, reminder_id)
+    row.acknowledged_at = row.acknowledged_at or utcnow()
     await db.commit()
-    return rows
+    return reminder_out(row)
 
 
-async def still_needed(db: AsyncSession, reminder: Reminder, zone: ZoneInfo) -> bool:
-    """The daily nudge is skipped when the patient already logged an episode or a check-in that day."""
-    if reminder.kind != "daily_log":
-        return True
-    day = dt.date.fromisoformat(reminder.key.split(":", 1)[1])
-    start = dt.datetime.combine(day, dt.time(), zone)
-    logged = (await db.execute(select(Episode.id).where(
-        Episode.patient_id == reminder.patient_id, Episode.deleted_at.is_(None), Episode.started_at >= start,
-        Episode.started_at < start + dt.timedelta(days=1)).limit(1))).first()  # fmt: skip
-    checked = await db.get(CheckIn, (reminder.patient_id, day))
-    return logged is None and checked is None
+async def snooze(db: AsyncSession, patient: Principal, reminder_id: uuid.UUID, minutes: int) -> ReminderOut:
+    """Due again in ``minutes``, delivered afresh (a new claim, a new count of attempts)."""
+    row = await _own(db, patient, reminder_id)
+    when = utcnow() + dt.timedelta(minutes=minutes)
+    row.status, row.due_at, row.next_attempt_at, row.attempts, row.snoozed_until = "pending", when, when, 0, when
+    row.acknowledged_at, row.claimed_until, row.claimed_by, row.sent_at = None, None, None, None
+    await db.commit()
+    return reminder_out(row)
 
 
-def finish_values(sent: bool, attempts: int, now: dt.datetime, skipped: bool = False) -> dict[str, Any]:
-    if skipped:
-        return {"status": "skipped", "claimed_until": None}
-    if sent:
-        return {"status": "sent", "sent_at": now, "claimed_until": None}
-    if attempts >= MAX_ATTEMPTS:
-        return {"status": "failed", "claimed_until": None}
-    return {"status": "pending", "next_attempt_at": now + backoff(attempts), "claimed_until": None}
+def _clock(value: dt.time | None) -> str | None:
+    return value.strftime("%H:%M") if value else None
+
+
+def _time(value: str | None) -> dt.time | None:
+    return dt.time.fromisoformat(value) if value else None
+
+
+async def preferences_out(db: AsyncSession, patient_id: uuid.UUID) -> PreferencesOut:
+    p = await queue.preferences(db, patient_id)
+    row = await db.get(ReminderPreferences, patient_id)
+    return PreferencesOut(
+        daily_log_at=_clock(p.daily_log_at),
+        medicines=p.medicines,
+        quiet_start=_clock(p.quiet_start),
+        quiet_end=_clock(p.quiet_end),
+        email=bool(row and row.email),
+    )
+
+
+async def save_preferences(db: AsyncSession, patient: Principal, data: PreferencesIn) -> PreferencesOut:
+    """Stores the preferences and plans the patient's queue again with them."""
+    if (data.quiet_start is None) != (data.quiet_end is None):
+        raise invalid([FieldError("quiet_end", "quiet hours need both a start and an end")])
+    row = await db.get(ReminderPreferences, patient.user_id)
+    if row is None:
+        row = ReminderPreferences(patient_id=patient.user_id, updated_at=utcnow())
+        db.add(row)
+    row.daily_log_at, row.medicines, row.email = _time(data.daily_log_at), data.medicines, data.email
+    row.quiet_start, row.quiet_end, row.updated_at = _time(data.quiet_start), _time(data.quiet_end), utcnow()
+    await db.commit()
+    await queue.plan_patient(db, patient.user_id, utcnow())
+    return await preferences_out(db, patient.user_id)
+
+
+async def subscribe(
+    db: AsyncSession,
+    settings: Settings,
+    patient: Principal,
+    data: PushSubscriptionIn,
+    *,
+    resolver: endpoints.Resolver,
+) -> None:
+    """Web Push to this browser. In production its address must be a known push service on a public address
+    (checked again before every send, endpoints.py)."""
+    if settings.production:
+        try:
+            hosts = endpoints.allowed_hosts(settings.push_allowed_hosts)
+            await endpoints.target(data.endpoint, production=True, hosts=hosts, resolver=resolver)
+        except endpoints.Refused as refused:
+            raise invalid([FieldError("endpoint", str(refused))]) from refused
+    same = PushSubscription.patient_id == patient.user_id, PushSubscription.endpoint == data.endpoint
+    existing = (await db.execute(select(PushSubscription).where(*same))).scalar_one_or_none()
+    if existing is None:
+        db.add(
+            PushSubscription(
+                patient_id=patient.user_id,
+                endpoint=data.endpoint,
+                p256dh=data.keys.p256dh,
+                auth=data.keys.auth,
+                created_at=utcnow(),
+            )
+        )
+    else:
+        existing.p256dh, existing.auth = data.keys.p256dh, data.keys.auth
+    await db.commit()
+
+
+async def unsubscribe(db: AsyncSession, patient: Principal, endpoint: str) -> None:
+    same = PushSubscription.patient_id == patient.user_id, PushSubscription.endpoint == endpoint
+    await db.execute(delete(PushSubscription).where(*same))
+    await db.commit()
+
+
+def _feed_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def new_feed(db: AsyncSession, settings: Settings, patient: Principal) -> str:
+    """A new private calendar address (the old one stops working); only its hash is stored."""
+    token = secrets.token_urlsafe(32)
+    await db.execute(delete(CalendarFeed).where(CalendarFeed.patient_id == patient.user_id))
+    db.add(CalendarFeed(patient_id=patient.user_id, token_hash=_feed_hash(token), created_at=utcnow()))
+    await db.commit()
+    return f"{settings.base_url}/calendar/{token}.ics"
+
+
+async def end_feed(db: AsyncSession, patient: Principal) -> None:
+    await db.execute(delete(CalendarFeed).where(CalendarFeed.patient_id == patient.user_id))
+    await db.commit()
+
+
+async def feed_calendar(db: AsyncSession, token: str) -> bytes:
+    """The calendar behind a feed's address ("<token>.ics"): the token is the only key, so it is long and revocable."""
+    if not token.endswith(".ics") or len(token) > 100:
+        raise not_found("calendar")
+    found = select(CalendarFeed).where(CalendarFeed.token_hash == _feed_hash(token[:-4]))
+    feed = (await db.execute(found)).scalar_one_or_none()
+    if feed is None:
+        raise not_found("calendar")
+    return await calendar.feed(db, feed.patient_id, utcnow())
+
+
+async def schedule(
+    db: AsyncSession, clinician: Principal, patient_id: uuid.UUID, data: AppointmentIn, *, address: str
+) -> AppointmentOut:
+    """A follow-up the clinician books (notify scope); the patient's reminders for it are planned at once."""
+    await require_link(db, clinician, patient_id, "notify", "appointment.schedule", address=address)
+    now = utcnow()
+    if data.starts_at <= now:
+        raise invalid([FieldError("starts_at", "must be in the future")])
+    if data.starts_at > now + FURTHEST:
+        raise invalid([FieldError("starts_at", "must be within two years")])
+    errors = []
+    for name, value, one_line in (("place", data.place, True), ("note", data.note, False)):
+        if value and (reason := text_problem(value, one_line=one_line)):  # direction overrides, bare marks...
+            errors.append(FieldError(name, reason))
+    if errors:
+        raise invalid(errors)
+    row = Appointment(
+        patient_id=patient_id,
+        clinician_id=clinician.user_id,
+        starts_at=data.starts_at,
+        minutes=data.minutes,
+        place=data.place,
+        note=data.note,
+        created_at=now,
+    )
+    db.add(row)  # require_link has recorded the access in the audit log
+    await db.commit()
+    await queue.plan_patient(db, patient_id, now)
+    return appointment_out(row)
+
+
+async def patient_appointments(
+    db: AsyncSession, clinician: Principal, patient_id: uuid.UUID, *, address: str
+) -> list[AppointmentOut]:
+    await require_link(db, clinician, patient_id, "view", "appointment.read", address=address)
+    return await appointments(db, patient_id)
+
+
+async def cancel(
+    db: AsyncSession, clinician: Principal, patient_id: uuid.UUID, appointment_id: uuid.UUID, *, address: str
+) -> None:
+    """Cancels a follow-up; its reminders are cancelled with it."""
+    await require_link(db, clinician, patient_id, "notify", "appointment.cancel", address=address)
+    row = await db.get(Appointment, (patient_id, appointment_id))
+    if row is None:
+        raise not_found("appointment")
+    row.cancelled_at = row.cancelled_at or utcnow()
+    await db.commit()
+    await queue.plan_patient(db, patient_id, utcnow())
+
+
+async def appointments(db: AsyncSession, patient_id: uuid.UUID) -> list[AppointmentOut]:
+    """Every follow-up of the patient, cancelled ones included, in time order."""
+    rows = await db.execute(
+        select(Appointment).where(Appointment.patient_id == patient_id).order_by(Appointment.starts_at)
+    )
+    return [appointment_out(a) for a in rows.scalars()]
+
+
+async def coming_appointments(db: AsyncSession, patient_id: uuid.UUID, now: dt.datetime) -> list[AppointmentOut]:
+    return [a for a in await appointments(db, patient_id) if not a.cancelled and a.starts_at > now]

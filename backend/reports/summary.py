@@ -16,8 +16,14 @@ from backend.flags.measures import night_of, treatment_response
 from backend.flags.window import Diary, Ep, Plan
 
 # MS Trust diary day-parts, by local hour; "during sleep" is any episode that woke the patient.
-DAY_PARTS = [("On waking", 5, 8), ("Morning", 8, 12), ("Lunchtime", 12, 14), ("Afternoon", 14, 18),
-             ("Evening", 18, 22), ("Bedtime", 22, 24)]  # fmt: skip
+DAY_PARTS = [
+    ("On waking", 5, 8),
+    ("Morning", 8, 12),
+    ("Lunchtime", 12, 14),
+    ("Afternoon", 14, 18),
+    ("Evening", 18, 22),
+    ("Bedtime", 22, 24),
+]
 INFECTION_AND_BODY = {"uti_symptoms", "full_bladder", "constipation", "skin_problem", "fever"}
 
 
@@ -152,9 +158,14 @@ def build(diary: Diary, days: int, notes: list[tuple[dt.datetime, str]] | None =
         review = plan.start + dt.timedelta(days=28 if age < 28 else 28 + 90 * ((age - 28) // 90 + 1))
         trials.append({"plan": plan, "response": treatment_response(diary, plan.start, last), "next_review": review})
     return Report(
-        first=first, last=last, days=days, baseline_first=baseline_first, days_logged=len(logged),
+        first=first,
+        last=last,
+        days=days,
+        baseline_first=baseline_first,
+        days_logged=len(logged),
         days_no_episodes=sum(1 for c in checkins if c.no_episodes),
-        episodes=eps, episodes_per_week=len(eps) * 7 / days,
+        episodes=eps,
+        episodes_per_week=len(eps) * 7 / days,
         baseline_per_week=len(base_eps) / 4 if base_eps or base_checkins else None,
         median_duration_s=statistics.median(seconds) if seconds else None,
         max_duration_s=max(seconds) if seconds else None,
@@ -163,20 +174,38 @@ def build(diary: Diary, days: int, notes: list[tuple[dt.datetime, str]] | None =
         peak_intensity=max((e.intensity for e in eps), default=None),
         mean_stiffness=statistics.mean(stiff) if stiff else None,
         baseline_stiffness=statistics.median(base_stiff) if base_stiff else None,
-        stiffness_change=_change(statistics.mean(stiff) if stiff else None,
-                                 statistics.median(base_stiff) if base_stiff else None),
+        stiffness_change=_change(
+            statistics.mean(stiff) if stiff else None, statistics.median(base_stiff) if base_stiff else None
+        ),
         nights_disturbed_per_week=len(nights) * 7 / days,
-        mean_sleep=statistics.mean(v) if (v := [c.sleep_disturbance for c in checkins if c.sleep_disturbance is not None]) else None,
+        mean_sleep=statistics.mean(v)
+        if (v := [c.sleep_disturbance for c in checkins if c.sleep_disturbance is not None])
+        else None,
         mean_pain=statistics.mean(v) if (v := [c.pain for c in checkins if c.pain is not None]) else None,
-        daily=daily, daily_ma=moving_average([float(n) for _, n in daily]),
-        daily_stiffness=[(d, by_day_stiff.get(d)) for d in period], weekly=weekly, calendar=calendar,
+        daily=daily,
+        daily_ma=moving_average([float(n) for _, n in daily]),
+        daily_stiffness=[(d, by_day_stiff.get(d)) for d in period],
+        weekly=weekly,
+        calendar=calendar,
         day_parts=[(name, parts.get(name, 0)) for name in [p[0] for p in DAY_PARTS] + ["During sleep"]],
-        hours=hours, share_at_night=(parts.get("During sleep", 0) / len(eps)) if eps else None,
+        hours=hours,
+        share_at_night=(parts.get("During sleep", 0) / len(eps)) if eps else None,
         sites=sites.most_common(),
-        triggers=[(TRIGGERS[t], n, statistics.mean(trig_intensity[t]), t in INFECTION_AND_BODY) for t, n in trig.most_common()],
+        triggers=[
+            (TRIGGERS[t], n, statistics.mean(trig_intensity[t]), t in INFECTION_AND_BODY) for t, n in trig.most_common()
+        ],
         share_no_trigger=len(no_trigger) / len(eps) if eps else None,
-        treatments=[(TREATMENTS.get(k, k), n, statistics.median(relief[k]) if k in relief else None,
-                     statistics.median(minutes[k]) if k in minutes else None) for k, n in treated.most_common()],
-        trials=trials, adherence=sum(score[a] for a in answered if a) / len(answered) if answered else None,
-        plans=sorted(diary.plans, key=lambda p: p.start), notes=notes or [],
-    )  # fmt: skip
+        treatments=[
+            (
+                TREATMENTS.get(k, k),
+                n,
+                statistics.median(relief[k]) if k in relief else None,
+                statistics.median(minutes[k]) if k in minutes else None,
+            )
+            for k, n in treated.most_common()
+        ],
+        trials=trials,
+        adherence=sum(score[a] for a in answered if a) / len(answered) if answered else None,
+        plans=sorted(diary.plans, key=lambda p: p.start),
+        notes=notes or [],
+    )

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
 
-from litestar import Request
 from sqlalchemy import JSON, ForeignKey, Index, String, Uuid, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, UTCDateTime
 from backend.shared.audit import audit_event
-from backend.shared.principal import Principal, client_address
+from backend.shared.principal import Principal
 from backend.shared.problems import not_found
 
 SCOPES = ("view", "annotate", "notify", "export")
@@ -43,9 +41,8 @@ class CareLink(Base):
 
 
 async def require_link(
-    request: Request[Any, Any, Any], db: AsyncSession, clinician: Principal, patient_id: uuid.UUID, scope: str,
-    action: str,
-) -> CareLink:  # fmt: skip
+    db: AsyncSession, clinician: Principal, patient_id: uuid.UUID, scope: str, action: str, *, address: str
+) -> CareLink:
     link = (
         await db.execute(
             select(CareLink).where(
@@ -56,9 +53,16 @@ async def require_link(
         )
     ).scalar_one_or_none()
     allowed = link is not None and scope in link.scopes
-    db.add(audit_event(clinician, action, patient_id=patient_id if allowed else None,
-                       entity=None if allowed else f"patient:{patient_id}",
-                       outcome="success" if allowed else "denied", address=client_address(request)))  # fmt: skip
+    db.add(
+        audit_event(
+            clinician,
+            action,
+            patient_id=patient_id if allowed else None,
+            entity=None if allowed else f"patient:{patient_id}",
+            outcome="success" if allowed else "denied",
+            address=address,
+        )
+    )
     await db.commit()
     if not allowed:
         raise not_found("patient")

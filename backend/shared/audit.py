@@ -31,7 +31,6 @@ class AuditEvent(Base):
     __table_args__ = (Index("ix_audit_events_patient_id_at", "patient_id", "at"),)
 
 
-
 def audit_values(
     principal: Principal | None,
     action: str,

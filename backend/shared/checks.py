@@ -34,5 +34,3 @@ def text_problem(value: str, *, one_line: bool = False) -> str | None:
     if not _BIDI_CONTROLS.isdisjoint(value):
         return "contains characters that change the direction of the text"
     return None
-
-

@@ -40,8 +40,9 @@ def new_anonymous_token() -> str:
 
 def anonymous_cookie(settings: Settings, token: str) -> Cookie:
     """The cookie a form's token is tied to before anyone signs in (HttpOnly, SameSite=Lax, Secure over https)."""
-    return Cookie(key=ANON_CSRF_COOKIE, value=token, path="/", httponly=True, secure=settings.secure_cookies,
-                  samesite="lax")  # fmt: skip
+    return Cookie(
+        key=ANON_CSRF_COOKIE, value=token, path="/", httponly=True, secure=settings.secure_cookies, samesite="lax"
+    )
 
 
 def cleared_anonymous_cookie() -> Cookie:

@@ -2,7 +2,7 @@
 
 Templates mark text with ``_("...")`` (``_("%(n)s episodes", n=3)`` for values, escaped) and ``ngettext``. The
 catalogs are compiled in memory when the process starts, so no binary ``.mo`` file is kept in the repository.
-``make messages`` extracts new strings into the catalogs (``python -m backend.web.i18n extract``).
+``make messages`` extracts new strings into the catalogs (backend/messages.py).
 
 The language of a page: the signed-in patient's profile, else the browser's Accept-Language, else English.
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import gettext as gettext_module
 import io
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -78,55 +77,3 @@ def template_functions(language: str) -> dict[str, Any]:
 def translate(language: str, message: str) -> str:
     """Plain text (not markup) in a language: for labels that come from Python, such as the catalog's."""
     return translations(language if language in LANGUAGES else DEFAULT).gettext(message)
-
-
-def _extract() -> None:
-    """Collects the strings of the templates and the diary catalog into each language's messages.po."""
-    from babel.messages.catalog import Catalog
-    from babel.messages.extract import extract_from_dir
-    from babel.messages.pofile import write_po
-
-    from backend.diary import catalog as diary_catalog
-
-    root = LOCALE_DIR.parent
-    template = Catalog(project="spasm-diary", charset="utf-8")
-    method_map = [("templates/**.html", "jinja2"), ("static/**.js", "javascript")]
-    options = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
-    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "t": None}
-    for filename, lineno, message, _comments, _context in extract_from_dir(root, method_map, options, keywords):
-        template.add(message, locations=[(filename, lineno)])
-    python_keywords = {"_t": (2,), "t": None, "translate": (2,), "N_": None}
-    # Where people's words come from Python (the flag rules' own `t` is their thresholds, so only wording.py there).
-    areas = [
-        (pattern, "python")
-        for pattern in ("web/**.py", "accounts/**.py", "reminders/**.py", "education/**.py", "flags/wording.py")
-    ]
-    for filename, lineno, message, _comments, _context in extract_from_dir(Path(__file__).resolve().parents[1], areas,
-                                                                           {}, python_keywords):  # fmt: skip
-        template.add(message, locations=[(f"backend/{filename}", lineno)])
-    for label in diary_catalog.labels():
-        template.add(label, locations=[("backend/diary/catalog.py", 0)])
-    for language in LANGUAGES:
-        if language == DEFAULT:
-            continue
-        path = LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.exists():
-            with path.open("rb") as handle:
-                existing = read_po(handle, locale=language)
-            existing.update(template, no_fuzzy_matching=True)
-        else:
-            existing = Catalog(locale=language, project="spasm-diary", charset="utf-8")
-            existing.update(template, no_fuzzy_matching=True)
-        existing.obsolete.clear()
-        with path.open("wb") as handle:
-            write_po(handle, existing, width=120, omit_header=False, sort_output=True)
-        missing = sum(1 for m in existing if m.id and not m.string)
-        print(f"{path}: {len(existing)} messages, {missing} without translation")
-
-
-if __name__ == "__main__":
-    if sys.argv[1:] == ["extract"]:
-        _extract()
-    else:
-        sys.exit("usage: python -m backend.web.i18n extract")

@@ -1,16 +1,14 @@
-"""The person behind a request, and how a request names them: the session cookie and the socket address.
+"""The person behind a request, and the names of the cookies that carry them.
 
 Who a session cookie belongs to is decided by the accounts area (backend/accounts/sessions.py); everything else sees
-only this Principal, handed to handlers as the "principal", "patient" or "clinician" dependency.
+only this Principal, handed to handlers as the "principal", "patient" or "clinician" dependency, and to services as
+a plain argument. How a request names its caller is in caller.py.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
-
-from litestar import Request
 
 from backend.config import Settings
 
@@ -29,6 +27,7 @@ class Principal:
     email: str
     session_token: str
     two_step: bool = False  # a confirmed two-step sign-in set-up (clinicians)
+    language: str | None = None  # a patient's chosen language (their profile); others follow their browser
 
     @property
     def is_patient(self) -> bool:
@@ -42,13 +41,3 @@ class Principal:
 def session_cookie_name(settings: Settings) -> str:
     # The __Host- prefix pins the cookie to this exact host over https (ASVS 3.3.1/3.3.3); browsers refuse it on http.
     return "__Host-spasm_session" if settings.secure_cookies else "spasm_session"
-
-
-def session_token_from(request: Request[Any, Any, Any], settings: Settings) -> str | None:
-    return request.cookies.get(session_cookie_name(settings))
-
-
-def client_address(request: Request[Any, Any, Any]) -> str:
-    # Only the socket peer: X-Forwarded-For is set by whoever sends the request. Behind a proxy, run the server with
-    # its proxy-headers option limited to the proxy's address so that this becomes the real client.
-    return request.client.host if request.client else "unknown"

@@ -1,26 +1,13 @@
-"""Errors as RFC 9457 problem details for the API, and as a friendly page for people in the browser.
-
-Every 4xx names the field and the reason; a 5xx says nothing about the code, only a reference to find it in the logs.
-"""
+"""What can go wrong, as plain data: a domain error (``Problem``) with its status, a stable code and each field's
+reason, and the RFC 9457 body it becomes. Services raise these; backend/shared/errors.py answers them."""
 
 from __future__ import annotations
 
-import logging
 import re
-import secrets
-import threading
-import time
-import traceback
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
-from litestar import Request, Response
-from litestar.exceptions import HTTPException, NotFoundException, ValidationException
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
-
-log = logging.getLogger("spasm.errors")
 
 PROBLEM_JSON = "application/problem+json"
 TITLES = {
@@ -46,8 +33,10 @@ class FieldError(msgspec.Struct):
     reason: str
 
 
-class Problem(HTTPException):
-    """An error with a stable machine-readable code, shown to the client as problem details."""
+class Problem(Exception):
+    """A domain error: what went wrong (a status, a stable machine-readable code, the fields and why), raised by
+    services that know nothing of HTTP. ``handle_exception`` below, the one place that does, turns it into problem
+    details for the API or an error page; a page's form catches it first and says it on the page (forms.messages)."""
 
     def __init__(
         self,
@@ -59,7 +48,10 @@ class Problem(HTTPException):
         headers: dict[str, str] | None = None,
         extra_members: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(detail=detail, status_code=status, headers=headers)
+        super().__init__(detail)
+        self.status_code = status
+        self.detail = detail
+        self.headers = headers
         self.code = code or TITLES.get(status, "error").lower().replace(" ", "-")
         self.errors = list(errors)
         self.extra_members = extra_members or {}
@@ -93,37 +85,6 @@ def field_error_from_msgspec(message: str) -> FieldError:
     return FieldError(field=field or "body", reason=reason)
 
 
-# Python cannot name a parameter "from": the routes call it start, the client sends from.
-QUERY_NAMES = {"start": "from", "end": "to"}
-
-
-def _validation_errors(exc: ValidationException) -> list[FieldError]:
-    extra = exc.extra if isinstance(exc.extra, list) else []
-    errors: list[FieldError] = []
-    for item in extra:
-        if not isinstance(item, dict):
-            continue
-        message = str(item.get("message", ""))
-        key = str(item.get("key") or "")
-        if item.get("source") == "query":
-            key = QUERY_NAMES.get(key, key)
-        if key == "data" and message.strip("'") == "data":
-            errors.append(FieldError("body", "a JSON object is required"))
-            continue
-        parsed = field_error_from_msgspec(message)
-        field = key.removeprefix("data").lstrip(".").removeprefix("$").lstrip(".") if key else ""
-        if not field or field == "body" or parsed.reason in {"is not a field of this record", "is required"}:
-            field = parsed.field
-        errors.append(FieldError(field=field or "body", reason=parsed.reason))
-    if not errors:
-        errors.append(field_error_from_msgspec(str(exc.detail)))
-    return errors
-
-
-def _wants_problem(request: Request[Any, Any, Any]) -> bool:
-    return request.url.path.startswith("/api/") or "text/html" not in request.headers.get("accept", "")
-
-
 def problem_body(
     status: int, detail: str, code: str, errors: Sequence[FieldError] = (), **extra: Any
 ) -> dict[str, Any]:
@@ -138,94 +99,3 @@ def problem_body(
         body["errors"] = [{"field": e.field, "reason": e.reason} for e in errors]
     body.update(extra)
     return body
-
-
-class UnexpectedErrors:
-    """Logs unexpected errors without flooding the log: the traceback of each kind (its type and the line it came
-    from) once per window, then at most a few one-line notes with their references (so that a reference a person
-    quotes can still be found), then only a count, reported with the kind's next traceback. A request that fails the
-    same way a thousand times a second writes a handful of lines, not a thousand tracebacks."""
-
-    WINDOW = 600.0  # seconds
-    NOTES = 5  # one-line notes per kind and window after its traceback
-    KINDS = 256  # kinds remembered (the oldest is forgotten first)
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock = clock
-        self.seen: dict[str, list[float | int]] = {}  # kind -> [window start, notes written, lines left out]
-        self.lock = threading.Lock()
-
-    @staticmethod
-    def kind(exc: BaseException) -> str:
-        frames = traceback.extract_tb(exc.__traceback__)
-        where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
-        return f"{type(exc).__module__}.{type(exc).__qualname__}{where}"
-
-    def report(self, exc: BaseException, reference: str) -> None:
-        kind, now = self.kind(exc), self.clock()
-        with self.lock:
-            entry = self.seen.get(kind)
-            if entry is None or now - entry[0] >= self.WINDOW:
-                left_out = int(entry[2]) if entry else 0
-                self.seen.pop(kind, None)
-                self.seen[kind] = [now, 0, 0]
-                while len(self.seen) > self.KINDS:
-                    self.seen.pop(next(iter(self.seen)))
-                action = "trace"
-            elif entry[1] < self.NOTES:
-                entry[1] += 1
-                action = "note"
-            else:
-                entry[2] += 1
-                action = "count"
-        if action == "trace":
-            more = f" ({left_out} more of this kind were not logged)" if left_out else ""
-            log.error("unhandled error %s, reference %s%s", kind, reference, more, exc_info=exc)
-        elif action == "note":
-            log.error("unhandled error %s again, reference %s (traceback logged the first time)", kind, reference)
-
-
-unexpected_errors = UnexpectedErrors()
-
-
-def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    headers: dict[str, str] = {}
-    if isinstance(exc, Problem):
-        status, code, errors, detail = exc.status_code, exc.code, exc.errors, str(exc.detail)
-        headers = dict(exc.headers or {})
-        extra = exc.extra_members
-    elif isinstance(exc, ValidationException):
-        errors = _validation_errors(exc)
-        status, code = 400, "invalid-request"
-        detail = "The request has problems: " + "; ".join(f"{e.field}: {e.reason}" for e in errors)
-        extra = {}
-    elif isinstance(exc, NotFoundException):
-        status, code, errors, detail, extra = 404, "not-found", [], "Nothing lives at this address.", {}
-    elif isinstance(exc, HTTPException) and exc.status_code < 500:
-        status, code, errors, extra = (
-            exc.status_code,
-            TITLES.get(exc.status_code, "error").lower().replace(" ", "-"),
-            [],
-            {},
-        )
-        detail = str(exc.detail)
-        headers = dict(exc.headers or {})
-    else:
-        reference = secrets.token_hex(6)
-        unexpected_errors.report(exc, reference)
-        status = exc.status_code if isinstance(exc, HTTPException) else HTTP_500_INTERNAL_SERVER_ERROR
-        code, errors, extra = "internal-error", [], {"reference": reference}
-        detail = f"An unexpected error happened and nothing was saved. Quote reference {reference} if you contact us."
-    body = problem_body(status, detail, code, errors, **extra)
-    if _wants_problem(request):
-        return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
-    if status == 401 or code == "two-step-required":
-        # A person whose session ended is sent to sign in, not shown an error; a clinician who has still to set up
-        # two-step sign-in, to its set-up.
-        from litestar.response import Redirect
-
-        target = "/sign-in" if status == 401 else "/account/two-step"
-        return Redirect(target, status_code=303)  # type: ignore[return-value]
-    from backend.shared.rendering import render_error_page
-
-    return render_error_page(request, body, headers)

@@ -10,6 +10,7 @@ from litestar.response import Template
 
 from backend.config import Settings
 from backend.shared.csrf import anonymous_cookie, csrf_token_for, expected_token, new_anonymous_token
+from backend.shared.formats import Formats
 from backend.shared.i18n import best_language, template_functions
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -34,13 +35,14 @@ def page(
     **context: Any,
 ) -> Template:
     token, cookies = _csrf(request, settings)
-    words = template_functions(language or best_language(request.headers.get("accept-language")))
+    language = language or best_language(request.headers.get("accept-language"))
+    words = template_functions(language)
     me = context.get("me")
     # The service worker keeps an offline copy only of a patient's own pages and public ones, never a clinician's.
     offline = {"X-Offline-Copy": "keep"} if me is None or me.is_patient else {}
     return Template(
         template_name=name,
-        context={"csrf_token": token, **words, **context},
+        context={"csrf_token": token, "fmt": Formats(language), **words, **context},
         status_code=status,
         headers={**NO_STORE, **offline, **(headers or {})},
         cookies=cookies,
@@ -55,5 +57,3 @@ def render_error_page(request: Request[Any, Any, Any], body: dict[str, Any], hea
         **template_functions(best_language(request.headers.get("accept-language"))),
     }
     return Template(template_name="error.html", context=context, status_code=body["status"], headers=headers)
-
-

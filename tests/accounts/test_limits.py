@@ -34,8 +34,9 @@ async def guarded_apps(database_url: str) -> list[Litestar]:
 
 
 async def browser_at(app: Litestar, address: str) -> Api:
-    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(address, 40000)),
-                               base_url="http://testserver.local")  # fmt: skip
+    client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=(address, 40000)), base_url="http://testserver.local"
+    )
     api = Api(client)
     await api.refresh_csrf()
     return api
@@ -151,9 +152,14 @@ async def test_registrations_per_address_are_limited(strict_apps: list[Litestar]
     statuses = []
     for app in (strict_apps[0], strict_apps[1], strict_apps[0]):
         api = await browser_at(app, address)
-        response = await api.post("/api/v1/auth/register", json={
-            "email": f"new-{uuid.uuid4().hex[:8]}@example.org", "password": "a long enough pass-phrase",
-            "display_name": "New"})  # fmt: skip
+        response = await api.post(
+            "/api/v1/auth/register",
+            json={
+                "email": f"new-{uuid.uuid4().hex[:8]}@example.org",
+                "password": "a long enough pass-phrase",
+                "display_name": "New",
+            },
+        )
         statuses.append(response.status_code)
     assert statuses == [201, 201, 429]
 

@@ -125,8 +125,12 @@ class LiveServer:
 def start_live_server(database_url: str, port: int, log_path: Path, smtp_port: int) -> LiveServer:
     url = f"http://127.0.0.1:{port}"
     process = start_server(
-        database_url, port, log_path,
-        SPASM_SMTP_HOST="127.0.0.1", SPASM_SMTP_PORT=str(smtp_port), SPASM_SMTP_STARTTLS="0",
+        database_url,
+        port,
+        log_path,
+        SPASM_SMTP_HOST="127.0.0.1",
+        SPASM_SMTP_PORT=str(smtp_port),
+        SPASM_SMTP_STARTTLS="0",
         SPASM_SECRET_KEY="browser-tests-" + "x" * 40,
         SPASM_BASE_URL=url,
         SPASM_FLAG_DELAY_SECONDS="0",
@@ -136,7 +140,7 @@ def start_live_server(database_url: str, port: int, log_path: Path, smtp_port: i
         SPASM_LIMIT_REGISTER_PER_ADDRESS="1000000",
         SPASM_LIMIT_WRITES_PER_MINUTE="1000000",
         SPASM_LIMIT_REDEEM_PER_HOUR="1000000",
-    )  # fmt: skip
+    )
     return LiveServer(url=url, database_url=database_url, log_path=log_path, process=process)
 
 
@@ -346,8 +350,14 @@ def phone_es(new_phone: Callable[..., Page]) -> Page:
 # --- people and their data, through the JSON API in the browser context's own cookie jar -------------------------
 
 
-def api(context: BrowserContext, method: str, path: str, json: Any = None, expect: int | None = None,
-        if_match: int | None = None) -> Any:  # fmt: skip
+def api(
+    context: BrowserContext,
+    method: str,
+    path: str,
+    json: Any = None,
+    expect: int | None = None,
+    if_match: int | None = None,
+) -> Any:
     """One JSON API call as the person signed in to `context`, with its CSRF token; returns the parsed body."""
     headers = {} if if_match is None else {"If-Match": f'"{if_match}"'}
     if method.upper() not in {"GET", "HEAD", "OPTIONS"}:

@@ -21,8 +21,14 @@ def open_page(page: Page, path: str) -> None:
 def diary_with_content(page: Page) -> dict[str, Any]:
     """A patient whose home and report have something in every part: episodes, and an urgent flag with its advice."""
     patient = new_patient(page.context, display_name="Ana Patient")
-    log_episode(page.context, minutes_ago=30, kind="cramp", duration_seconds=15 * 60, intensity=8,
-                body_sites=[{"site": "calf", "side": "left"}])  # fmt: skip
+    log_episode(
+        page.context,
+        minutes_ago=30,
+        kind="cramp",
+        duration_seconds=15 * 60,
+        intensity=8,
+        body_sites=[{"site": "calf", "side": "left"}],
+    )
     log_episode(page.context, minutes_ago=26 * 60, intensity=3)
     return patient
 

@@ -133,14 +133,34 @@ def test_the_interface_speaks_spanish(phone_es: Page, browser_errors: Any) -> No
     assert_no_violations(phone_es)
 
 
-PATIENT_PAGES = ["/", "/log", "/history", "/trends", "/more", "/check-in", "/penn", "/sharing", "/account", "/reminders",
-                 "/sharing/history", "/learn", "/learn/when-to-seek-help", "/offline"]  # fmt: skip
+PATIENT_PAGES = [
+    "/",
+    "/log",
+    "/history",
+    "/trends",
+    "/more",
+    "/check-in",
+    "/penn",
+    "/sharing",
+    "/account",
+    "/reminders",
+    "/sharing/history",
+    "/learn",
+    "/learn/when-to-seek-help",
+    "/offline",
+]
 
 
 def test_every_patient_page_passes_axe(phone: Page, browser_errors: Any) -> None:
     new_patient(phone.context)
-    made = log_episode(phone.context, minutes_ago=30, kind="cramp", duration_seconds=15 * 60, intensity=8,
-                       body_sites=[{"site": "calf", "side": "left"}])  # fmt: skip
+    made = log_episode(
+        phone.context,
+        minutes_ago=30,
+        kind="cramp",
+        duration_seconds=15 * 60,
+        intensity=8,
+        body_sites=[{"site": "calf", "side": "left"}],
+    )
     failures = []
     for path in [*PATIENT_PAGES, f"/episodes/{made['id']}"]:
         response = phone.goto(path)

@@ -22,10 +22,21 @@ from litestar import Litestar
 from backend.shared.access import CareLink
 from tests.conftest import Api
 
-PUBLIC = {"/healthz", "/readyz", "/api/v1/catalog", "/api/v1/rules", "/api/v1/auth/session", "/api/v1/auth/register",
-          "/api/v1/auth/sign-in", "/api/v1/auth/sign-out", "/api/v1/push/key",
-          # the second step and a forgotten password: for people who are not signed in (yet)
-          "/api/v1/auth/sign-in/code", "/api/v1/auth/password-reset", "/api/v1/auth/password-reset/complete"}  # fmt: skip
+PUBLIC = {
+    "/healthz",
+    "/readyz",
+    "/api/v1/catalog",
+    "/api/v1/rules",
+    "/api/v1/auth/session",
+    "/api/v1/auth/register",
+    "/api/v1/auth/sign-in",
+    "/api/v1/auth/sign-out",
+    "/api/v1/push/key",
+    # the second step and a forgotten password: for people who are not signed in (yet)
+    "/api/v1/auth/sign-in/code",
+    "/api/v1/auth/password-reset",
+    "/api/v1/auth/password-reset/complete",
+}
 # The routes whose body would erase or sign out the caller: exercised by their own tests, not by the matrix.
 SELF_ENDING = {("DELETE", "/api/v1/account")}
 FUTURE = (dt.datetime.now(dt.UTC) + dt.timedelta(days=3)).isoformat()
@@ -48,10 +59,18 @@ class World:
 async def make_link(app: Litestar, patient: Api, clinician: Api, status: str, scopes: list[str]) -> None:
     now = dt.datetime.now(dt.UTC)
     async with app.state.sessionmaker() as db:
-        db.add(CareLink(patient_id=uuid.UUID(patient.user["id"]), clinician_id=uuid.UUID(clinician.user["id"]),  # type: ignore[index]
-                        status=status, scopes=scopes, consent_version="1",
-                        consented_at=now if status != "pending" else None,
-                        revoked_at=now if status == "revoked" else None, created_at=now))  # fmt: skip
+        db.add(
+            CareLink(
+                patient_id=uuid.UUID(patient.user["id"]),
+                clinician_id=uuid.UUID(clinician.user["id"]),  # type: ignore[index]
+                status=status,
+                scopes=scopes,
+                consent_version="1",
+                consented_at=now if status != "pending" else None,
+                revoked_at=now if status == "revoked" else None,
+                created_at=now,
+            )
+        )
         await db.commit()
 
 
@@ -78,9 +97,17 @@ async def world(app: Litestar, browser: Any) -> World:
         clinicians[kind] = api
     episode_id, regimen_id = str(uuid.uuid4()), str(uuid.uuid4())
     start = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)).isoformat()
-    created = await owner.put(f"/api/v1/episodes/{episode_id}", json={
-        "kind": "cramp", "started_at": start, "intensity": 8, "duration_seconds": 1200,
-        "body_sites": [{"site": "calf", "side": "left"}], "note": "owner-secret"})  # fmt: skip
+    created = await owner.put(
+        f"/api/v1/episodes/{episode_id}",
+        json={
+            "kind": "cramp",
+            "started_at": start,
+            "intensity": 8,
+            "duration_seconds": 1200,
+            "body_sites": [{"site": "calf", "side": "left"}],
+            "note": "owner-secret",
+        },
+    )
     assert created.status_code == 201
     day = dt.date.today().isoformat()
     iso = dt.date.today().isocalendar()
@@ -89,11 +116,14 @@ async def world(app: Litestar, browser: Any) -> World:
     await owner.put(f"/api/v1/penn/{week}", json={"frequency": 1, "severity": 1})
     await owner.put(f"/api/v1/regimens/{regimen_id}", json={"kind": "heat", "name": "owner-secret", "start_date": day})
     flags = (await owner.get("/api/v1/flags")).json()
-    appointment = await clinicians["linked"].post(f"/api/v1/patients/{owner.user['id']}/appointments",  # type: ignore[index]
-                                                  json={"starts_at": FUTURE, "place": "owner-secret"})  # fmt: skip
+    appointment = await clinicians["linked"].post(
+        f"/api/v1/patients/{owner.user['id']}/appointments",  # type: ignore[index]
+        json={"starts_at": FUTURE, "place": "owner-secret"},
+    )
     assert appointment.status_code == 201, appointment.text
-    return World(owner, other, anonymous, clinicians, episode_id, regimen_id, flags[0]["id"], day, week,
-                 appointment.json()["id"])  # fmt: skip
+    return World(
+        owner, other, anonymous, clinicians, episode_id, regimen_id, flags[0]["id"], day, week, appointment.json()["id"]
+    )
 
 
 def api_routes(app: Litestar) -> list[tuple[str, str]]:
@@ -122,10 +152,18 @@ def role_of(app: Litestar, method: str, path: str) -> str:
 
 
 def fill(path: str, world: World, *, patient_id: str) -> str:
-    values = {"patient_id": patient_id, "episode_id": world.episode_id, "regimen_id": world.regimen_id,
-              "flag_id": world.flag_id, "day": world.day, "week": world.week, "rule_id": "U1",
-              "link_id": str(uuid.uuid4()), "reminder_id": str(uuid.uuid4()),
-              "appointment_id": world.appointment_id}  # fmt: skip
+    values = {
+        "patient_id": patient_id,
+        "episode_id": world.episode_id,
+        "regimen_id": world.regimen_id,
+        "flag_id": world.flag_id,
+        "day": world.day,
+        "week": world.week,
+        "rule_id": "U1",
+        "link_id": str(uuid.uuid4()),
+        "reminder_id": str(uuid.uuid4()),
+        "appointment_id": world.appointment_id,
+    }
     return re.sub(r"\{(\w+):?\w*\}", lambda m: values[m.group(1)], path)
 
 
@@ -174,8 +212,9 @@ async def test_every_api_route_is_closed_to_anonymous_callers(app: Litestar, wor
 
 async def test_patient_routes_see_only_the_callers_own_diary(app: Litestar, world: World) -> None:
     owner_id = world.owner.user["id"]  # type: ignore[index]
-    patient_routes = [(m, p) for m, p in api_routes(app) if role_of(app, m, p) == "patient"
-                      and (m, p) not in SELF_ENDING]  # fmt: skip
+    patient_routes = [
+        (m, p) for m, p in api_routes(app) if role_of(app, m, p) == "patient" and (m, p) not in SELF_ENDING
+    ]
     assert len(patient_routes) >= 15
     for method, path in patient_routes:
         url = fill(path, world, patient_id=owner_id)
@@ -264,10 +303,11 @@ async def test_revoking_a_link_ends_access_on_the_next_request(app: Litestar, wo
     url = f"/api/v1/patients/{world.owner.user['id']}/flags"  # type: ignore[index]
     assert (await clinician.get(url)).status_code == 200
     async with app.state.sessionmaker() as db:
-        link = (await db.execute(
+        link = await db.execute(
             CareLink.__table__.update()
             .where(CareLink.clinician_id == uuid.UUID(clinician.user["id"]))  # type: ignore[index]
-            .values(status="revoked", revoked_at=dt.datetime.now(dt.UTC))))  # fmt: skip
+            .values(status="revoked", revoked_at=dt.datetime.now(dt.UTC))
+        )
         assert link.rowcount == 1
         await db.commit()
     assert (await clinician.get(url)).status_code == 404

@@ -20,18 +20,38 @@ async def fill(patient: Api) -> dict[str, str]:
     madrid = dt.timezone(dt.timedelta(hours=1))
     ids = {name: str(uuid.uuid4()) for name in ("cramp", "spasm", "ongoing", "flare")}
     bodies: dict[str, dict[str, Any]] = {
-        "cramp": {"kind": "cramp", "started_at": (now - dt.timedelta(hours=5)).astimezone(madrid).isoformat(),
-                  "ended_at": (now - dt.timedelta(hours=5) + dt.timedelta(minutes=12)).astimezone(madrid).isoformat(),
-                  "intensity": 9, "body_sites": [{"site": "calf", "side": "left"}], "triggers": ["dehydration"],
-                  "own_triggers": ["long drive"], "note": HOSTILE,
-                  "treatments": [{"kind": "stretching", "relief": 2, "minutes_to_relief": 5}]},
-        "spasm": {"kind": "flexor_spasm", "started_at": (now - dt.timedelta(hours=3)).isoformat(), "intensity": 4,
-                  "duration_seconds": 40, "body_sites": [{"site": "thigh", "side": "both"}]},
-        "ongoing": {"kind": "clonus", "started_at": (now - dt.timedelta(minutes=3)).isoformat(), "intensity": 3,
-                    "ongoing": True, "body_sites": [{"site": "foot", "side": "right"}]},
-        "flare": {"kind": "stiffness_flare", "started_at": (now - dt.timedelta(hours=1)).isoformat(), "intensity": 6,
-                  "body_sites": [{"site": "lower_back", "side": "middle"}]},
-    }  # fmt: skip
+        "cramp": {
+            "kind": "cramp",
+            "started_at": (now - dt.timedelta(hours=5)).astimezone(madrid).isoformat(),
+            "ended_at": (now - dt.timedelta(hours=5) + dt.timedelta(minutes=12)).astimezone(madrid).isoformat(),
+            "intensity": 9,
+            "body_sites": [{"site": "calf", "side": "left"}],
+            "triggers": ["dehydration"],
+            "own_triggers": ["long drive"],
+            "note": HOSTILE,
+            "treatments": [{"kind": "stretching", "relief": 2, "minutes_to_relief": 5}],
+        },
+        "spasm": {
+            "kind": "flexor_spasm",
+            "started_at": (now - dt.timedelta(hours=3)).isoformat(),
+            "intensity": 4,
+            "duration_seconds": 40,
+            "body_sites": [{"site": "thigh", "side": "both"}],
+        },
+        "ongoing": {
+            "kind": "clonus",
+            "started_at": (now - dt.timedelta(minutes=3)).isoformat(),
+            "intensity": 3,
+            "ongoing": True,
+            "body_sites": [{"site": "foot", "side": "right"}],
+        },
+        "flare": {
+            "kind": "stiffness_flare",
+            "started_at": (now - dt.timedelta(hours=1)).isoformat(),
+            "intensity": 6,
+            "body_sites": [{"site": "lower_back", "side": "middle"}],
+        },
+    }
     for name, body in bodies.items():
         assert (await patient.put(f"/api/v1/episodes/{ids[name]}", json=body)).status_code == 201
     day = now.date().isoformat()
@@ -40,11 +60,19 @@ async def fill(patient: Api) -> dict[str, str]:
     )
     iso = now.date().isocalendar()
     await patient.put(f"/api/v1/penn/{iso.year}-W{iso.week:02d}", json={"frequency": 3, "severity": 2})
-    await patient.put(f"/api/v1/regimens/{uuid.uuid4()}", json={"kind": "antispasmodic", "name": "Baclofen",
-                                                                "dose": "10 mg", "schedule": "three times a day",
-                                                                "start_date": day})  # fmt: skip
-    await patient.put(f"/api/v1/regimens/{uuid.uuid4()}", json={"kind": "physiotherapy", "name": "Weekly physio",
-                                                                "start_date": day})  # fmt: skip
+    await patient.put(
+        f"/api/v1/regimens/{uuid.uuid4()}",
+        json={
+            "kind": "antispasmodic",
+            "name": "Baclofen",
+            "dose": "10 mg",
+            "schedule": "three times a day",
+            "start_date": day,
+        },
+    )
+    await patient.put(
+        f"/api/v1/regimens/{uuid.uuid4()}", json={"kind": "physiotherapy", "name": "Weekly physio", "start_date": day}
+    )
     return ids
 
 

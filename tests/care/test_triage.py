@@ -21,8 +21,13 @@ async def log(
     start = local_today - dt.timedelta(days=days_ago)
     if start > dt.datetime.now(tz):
         start -= dt.timedelta(days=1)
-    body = {"kind": "spasm", "started_at": start.isoformat(), "intensity": 3,
-            "body_sites": [{"site": "calf", "side": "left"}], **fields}  # fmt: skip
+    body = {
+        "kind": "spasm",
+        "started_at": start.isoformat(),
+        "intensity": 3,
+        "body_sites": [{"site": "calf", "side": "left"}],
+        **fields,
+    }
     assert (await api.put(f"/api/v1/episodes/{uuid.uuid4()}", json=body)).status_code == 201
 
 
@@ -97,16 +102,20 @@ async def test_ashworth_grades_are_kept_as_graded(app: Litestar, patient: Api, c
     await make_link(app, patient, clinician, "active", ["view", "annotate"])
     url = f"/api/v1/patients/{patient.user['id']}/ashworth"  # type: ignore[index]
     today = dt.date.today().isoformat()
-    made = await clinician.post(url, json={"muscle_group": "ankle_plantarflexors", "side": "left", "grade": "1+",
-                                           "assessed_on": today})  # fmt: skip
+    made = await clinician.post(
+        url, json={"muscle_group": "ankle_plantarflexors", "side": "left", "grade": "1+", "assessed_on": today}
+    )
     assert made.status_code == 201 and made.json()["grade"] == "1+"
     for bad in ({"grade": "5"}, {"grade": 1}, {"side": "both"}, {"muscle_group": "tongue"}):
         body = {"muscle_group": "knee_flexors", "side": "right", "grade": "2", "assessed_on": today, **bad}
         assert (await clinician.post(url, json=body)).status_code == 400, bad
     listed = (await clinician.get(url)).json()
     assert [(g["muscle_group"], g["grade"]) for g in listed] == [("ankle_plantarflexors", "1+")]
-    assert (await patient.post(url, json={"muscle_group": "knee_flexors", "side": "right", "grade": "2",
-                                          "assessed_on": today})).status_code == 403  # fmt: skip
+    assert (
+        await patient.post(
+            url, json={"muscle_group": "knee_flexors", "side": "right", "grade": "2", "assessed_on": today}
+        )
+    ).status_code == 403
 
 
 async def test_the_triage_page_lists_linked_patients_and_marks_them_reviewed(app: Litestar, browser: Any) -> None:
@@ -126,6 +135,9 @@ async def test_the_triage_page_lists_linked_patients_and_marks_them_reviewed(app
     marked = await doctor.client.post(f"/patients/{someone.user['id']}/reviewed", data={"_csrf": token})  # type: ignore[index]
     assert marked.status_code == 303
     assert "never" not in (await doctor.client.get("/", headers={"accept": "text/html"})).text
-    refused = await doctor.client.post(f"/patients/{stranger.user['id']}/reviewed", data={"_csrf": token},  # type: ignore[index]
-                                       headers={"accept": "text/html"})  # fmt: skip
+    refused = await doctor.client.post(
+        f"/patients/{stranger.user['id']}/reviewed",
+        data={"_csrf": token},  # type: ignore[index]
+        headers={"accept": "text/html"},
+    )
     assert refused.status_code == 404

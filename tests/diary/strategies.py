@@ -24,8 +24,9 @@ def unique_list(codes: tuple[str, ...], max_size: int) -> st.SearchStrategy[list
 def episodes(draw: st.DrawFn) -> dict[str, Any]:
     tz = draw(offsets)
     # Up to 60 days back, to the microsecond, ending at least a few seconds before now.
-    start = NOW - dt.timedelta(seconds=draw(st.integers(min_value=120, max_value=60 * 86400)),
-                               microseconds=draw(st.integers(0, 999_999)))  # fmt: skip
+    start = NOW - dt.timedelta(
+        seconds=draw(st.integers(min_value=120, max_value=60 * 86400)), microseconds=draw(st.integers(0, 999_999))
+    )
     body: dict[str, Any] = {
         "kind": draw(st.sampled_from(catalog.codes(catalog.EpisodeKind))),
         "started_at": start.astimezone(tz).isoformat(),

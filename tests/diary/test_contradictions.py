@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import Api
-from tests.web.helpers import MADRID, page, submit, today
+from tests.support.pages import MADRID, page, submit, today
 
 SEQUENCES = settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
 

@@ -35,7 +35,7 @@ from backend.diary.writer import EpisodeWrite, EpisodeWriter
 from backend.shared.audit import AuditEvent
 from backend.shared.principal import ANON_CSRF_COOKIE, session_cookie_name
 from tests.conftest import Api, make_settings
-from tests.web.helpers import hidden, page, submit
+from tests.support.pages import hidden, page, submit
 
 PROPERTY = settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 TIMEOUT = 30  # seconds; a writer that never answers fails the test instead of hanging the run
@@ -86,8 +86,11 @@ class Batch:
     alone: int  # batches that failed and were written again one job at a time
 
     def position(self, episode_id: uuid.UUID, intensity: int | None = None) -> int:
-        found = [i for i, job in enumerate(self.jobs)
-                 if job.episode_id == episode_id and intensity in (None, job.data.intensity)]  # fmt: skip
+        found = [
+            i
+            for i, job in enumerate(self.jobs)
+            if job.episode_id == episode_id and intensity in (None, job.data.intensity)
+        ]
         assert len(found) == 1, (episode_id, intensity, found)
         return found[0]
 
@@ -283,15 +286,19 @@ async def test_each_request_of_a_batch_gets_its_own_answer(
     new, by_gone, by_clinician = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     busy_ids = [uuid.uuid4() for _ in range(5)]
 
-    batch = await one_batch(strict_app, plug, [
-        put(alice, new, 7),  # a good create
-        put(alice, kept, 5),  # a replay of a stored create
-        put(bob, edited, 8, if_match=1),  # based on version 1, but version 2 is stored
-        put(carol, kept, 5),  # alice's id
-        put(gone, by_gone, 5),  # a session that has ended
-        put(clinician, by_clinician, 5),
-        *(put(busy, eid, 5) for eid in busy_ids),  # 5 writes, limit 3
-    ])  # fmt: skip
+    batch = await one_batch(
+        strict_app,
+        plug,
+        [
+            put(alice, new, 7),  # a good create
+            put(alice, kept, 5),  # a replay of a stored create
+            put(bob, edited, 8, if_match=1),  # based on version 1, but version 2 is stored
+            put(carol, kept, 5),  # alice's id
+            put(gone, by_gone, 5),  # a session that has ended
+            put(clinician, by_clinician, 5),
+            *(put(busy, eid, 5) for eid in busy_ids),  # 5 writes, limit 3
+        ],
+    )
 
     assert (batch.batches, batch.alone) == (2, 0), "the plug, then everything else in one transaction"
     assert len(batch.jobs) == 11
@@ -318,27 +325,39 @@ async def test_each_request_of_a_batch_gets_its_own_answer(
         edited: (user_id(bob), 2, 6),
         **{eid: (user_id(busy), 1, 5) for eid in written},
     }
-    assert await audit_trail(strict_app, everything) == collections.Counter({
-        (new, "episode.create"): 1, (kept, "episode.create"): 1,
-        (edited, "episode.create"): 1, (edited, "episode.update"): 1,
-        **{(eid, "episode.create"): 1 for eid in written},
-    })  # fmt: skip
+    assert await audit_trail(strict_app, everything) == collections.Counter(
+        {
+            (new, "episode.create"): 1,
+            (kept, "episode.create"): 1,
+            (edited, "episode.create"): 1,
+            (edited, "episode.update"): 1,
+            **{(eid, "episode.create"): 1 for eid in written},
+        }
+    )
 
 
 async def test_same_new_id_twice_in_a_batch_and_an_edit_of_a_create(
     app: Litestar, patient: Api, bystander: Api
 ) -> None:
     twice, edited = uuid.uuid4(), uuid.uuid4()
-    batch = await one_batch(app, bystander, [
-        put(patient, twice, 4),
-        put(patient, twice, 9),  # different content, no If-Match: the first one is stored by now
-        put(patient, edited, 4),
-        put(patient, edited, 9, if_match=1),  # an edit of the create just before it
-    ], in_order=True)  # fmt: skip
+    batch = await one_batch(
+        app,
+        bystander,
+        [
+            put(patient, twice, 4),
+            put(patient, twice, 9),  # different content, no If-Match: the first one is stored by now
+            put(patient, edited, 4),
+            put(patient, edited, 9, if_match=1),  # an edit of the create just before it
+        ],
+        in_order=True,
+    )
 
     assert [(job.episode_id, job.data.intensity) for job in batch.jobs] == [
-        (twice, 4), (twice, 9), (edited, 4), (edited, 9)
-    ]  # fmt: skip
+        (twice, 4),
+        (twice, 9),
+        (edited, 4),
+        (edited, 9),
+    ]
     assert (batch.batches, batch.alone) == (2, 0)
     first, second, create, edit = batch.responses
     assert first.status_code == 201 and first.json()["intensity"] == 4
@@ -410,15 +429,20 @@ async def test_a_failed_batch_is_written_again_one_job_at_a_time(
         return answer
 
     monkeypatch.setattr(writer, "_batch", failing)
-    batch = await one_batch(app, bystander, [
-        put(patient, new, 7),
-        put(patient, kept, 5),  # replay
-        put(patient, kept, 6),  # different content without If-Match
-        put(patient, edited, 6, if_match=1),
-        put(patient, edited, 7, if_match=1),  # stale once the edit before it is written
-        put(other_patient, kept, 5),
-        put(gone, uuid.uuid4(), 5),
-    ], in_order=True)  # fmt: skip
+    batch = await one_batch(
+        app,
+        bystander,
+        [
+            put(patient, new, 7),
+            put(patient, kept, 5),  # replay
+            put(patient, kept, 6),  # different content without If-Match
+            put(patient, edited, 6, if_match=1),
+            put(patient, edited, 7, if_match=1),  # stale once the edit before it is written
+            put(other_patient, kept, 5),
+            put(gone, uuid.uuid4(), 5),
+        ],
+        in_order=True,
+    )
 
     assert failed == [7], "the batch of seven failed once"
     assert (batch.batches, batch.alone) == (2, 1)
@@ -430,10 +454,14 @@ async def test_a_failed_batch_is_written_again_one_job_at_a_time(
         kept: (1, 5),
         edited: (2, 6),
     }
-    assert await audit_trail(app, [new, kept, edited]) == collections.Counter({
-        (new, "episode.create"): 1, (kept, "episode.create"): 1,
-        (edited, "episode.create"): 1, (edited, "episode.update"): 1,
-    })  # fmt: skip
+    assert await audit_trail(app, [new, kept, edited]) == collections.Counter(
+        {
+            (new, "episode.create"): 1,
+            (kept, "episode.create"): 1,
+            (edited, "episode.create"): 1,
+            (edited, "episode.update"): 1,
+        }
+    )
 
 
 async def test_two_processes_writing_the_same_ids_store_each_once(
@@ -548,10 +576,15 @@ def spoiled(api: Api) -> dict[str, Send]:
     }
 
 
-PATIENT_ANSWERS = {"not JSON": (400, "invalid-json"), "wrong type": (400, "invalid-request"),
-                   "no body": (400, "invalid-request"), "future start": (422, "invalid-data"),
-                   "bad If-Match": (400, "bad-if-match"), "as text": (415, "unsupported-media-type"),
-                   "no CSRF": (403, "csrf-failed")}  # fmt: skip
+PATIENT_ANSWERS = {
+    "not JSON": (400, "invalid-json"),
+    "wrong type": (400, "invalid-request"),
+    "no body": (400, "invalid-request"),
+    "future start": (422, "invalid-data"),
+    "bad If-Match": (400, "bad-if-match"),
+    "as text": (415, "unsupported-media-type"),
+    "no CSRF": (403, "csrf-failed"),
+}
 SIGNED_OUT = ["no cookie", "made-up cookie", "anonymous cookie as session", "ended session"]
 
 
@@ -597,8 +630,9 @@ async def test_a_clinician_hears_403_whatever_the_body(app: Litestar, browser: A
     )
 
 
-@pytest.mark.parametrize(("kind", "status"), [("patient", 413), *((kind, 401) for kind in SIGNED_OUT),
-                                              ("clinician", 403)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("kind", "status"), [("patient", 413), *((kind, 401) for kind in SIGNED_OUT), ("clinician", 403)]
+)
 async def test_a_body_too_big_is_answered_after_the_caller(app: Litestar, browser: Any, kind: str, status: int) -> None:
     """Like every other problem with the body, its size is nobody's business but a signed-in patient's."""
     api = await caller(kind, app, browser)
@@ -626,7 +660,7 @@ async def test_a_screen_that_fails_after_the_commit_neither_writes_again_nor_hid
 ) -> None:
     """The commit is the end of a batch: whatever fails afterwards must not send its writes round again (which would
     count and audit them twice, and answer a saved edit with "nothing was saved"), and the urgent check then runs."""
-    from backend.diary import writer as module
+    from backend.flags import safety as module
 
     episode_id = uuid.uuid4()
     assert (await put(patient, episode_id, 5)()).status_code == 201
@@ -643,11 +677,14 @@ async def test_a_screen_that_fails_after_the_commit_neither_writes_again_nor_hid
         raise RuntimeError("the screen fails")
 
     monkeypatch.setattr(module, "screen_row", broken)
-    monkeypatch.setattr("backend.diary.routes.flags.urgent_check", urgent_check)
+    monkeypatch.setattr("backend.flags.safety.services.urgent_check", urgent_check)
     edited = await put(patient, episode_id, 6, if_match=1)()
     assert edited.status_code == 200 and edited.json()["version"] == 2
     assert checked == [user_id(patient)]  # the full check ran in the screen's place
     async with app.state.sessionmaker() as db:
-        actions = (await db.execute(select(AuditEvent.action).where(AuditEvent.entity == f"episode:{episode_id}"))
-                   ).scalars().all()  # fmt: skip
+        actions = (
+            (await db.execute(select(AuditEvent.action).where(AuditEvent.entity == f"episode:{episode_id}")))
+            .scalars()
+            .all()
+        )
     assert sorted(actions) == ["episode.create", "episode.update"]  # once each: nothing was written twice

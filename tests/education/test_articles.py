@@ -14,6 +14,7 @@ import pytest
 from backend.education.articles import ORDER, ROOT, TRIGGER_LINKS, flag_link
 from backend.flags.engine import RULES
 from tests.conftest import Api
+from tests.support.pages import save_settings
 
 HTML = {"accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"}
 LANGUAGES = ("en", "es")
@@ -208,8 +209,7 @@ async def test_spanish_articles_for_spanish_readers(browser: Any, patient: Api) 
     index = await anonymous.client.get("/learn", headers={**HTML, "accept-language": "es"})
     assert html.escape(html.unescape(re.sub(r"<[^>]+>", "", summary)).strip(), quote=True) in index.text
     # A signed-in patient reads the language of their profile, whatever the browser says.
-    settings = await patient.client.post("/account/settings", headers=HTML,
-                                         data={"_csrf": patient.csrf, "language": "es", "time_zone": "Europe/Madrid"})  # fmt: skip
+    settings = await save_settings(patient, {"language": "es", "time_zone": "Europe/Madrid"})
     assert settings.status_code == 200
     response = await patient.client.get("/learn/treatments", headers={**HTML, "accept-language": "en"})
     assert '<article class="article" lang="es">' in response.text

@@ -13,7 +13,7 @@ from backend.flags.engine import RULES
 from backend.flags.rules import routine
 from tests.conftest import Api
 from tests.flags import builders as b
-from tests.web.helpers import MADRID
+from tests.support.pages import MADRID
 
 
 def test_a_diary_older_than_its_account_can_have_a_gap() -> None:

@@ -21,8 +21,8 @@ from backend.flags.services import UNCHECKED, evaluate_patient
 from backend.flags.window import Diary
 from tests.conftest import Api
 from tests.flags import builders as b
-from tests.flags.test_flag_api import link
-from tests.web.helpers import page
+from tests.flags.test_api import link
+from tests.support.pages import page
 
 
 def _boom(diary: Diary, t: Any) -> Any:

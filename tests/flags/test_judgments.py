@@ -22,7 +22,7 @@ from backend.flags import lifecycle
 from backend.flags.models import Flag, FlagEvent
 from backend.flags.services import evaluate_patient
 from tests.conftest import Api
-from tests.flags.test_flag_api import link
+from tests.flags.test_api import link
 
 JUDGED = settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
 QUIET_SITES = [("calf", "left"), ("thigh", "right"), ("lower_back", "middle"), ("foot", "right"), ("shin", "left")]

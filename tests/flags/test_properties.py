@@ -45,8 +45,17 @@ SETTINGS = settings(
 # Field values are drawn from short ready-made menus: one draw per field keeps 60-episode diaries cheap to generate and
 # to shrink. Empty sets come up often, as in real diaries.
 NOTHING: frozenset[str] = frozenset()
-SITES = [(), (("calf", "left"),), (("calf", "both"),), (("thigh", "left"), ("hamstring", "right")), (("foot", "right"),),
-         (("chest", "middle"),), (("upper_arm", "right"),), (("abdomen", "middle"),), (("lower_back", "middle"),)]  # fmt: skip
+SITES = [
+    (),
+    (("calf", "left"),),
+    (("calf", "both"),),
+    (("thigh", "left"), ("hamstring", "right")),
+    (("foot", "right"),),
+    (("chest", "middle"),),
+    (("upper_arm", "right"),),
+    (("abdomen", "middle"),),
+    (("lower_back", "middle"),),
+]
 TRIGGERS = [NOTHING] * 4 + [
     frozenset({t}) for t in ("walking", "exercise", "touch", "transfer", "none_known", "stress")
 ]
@@ -59,8 +68,17 @@ SYMPTOMS = (
     ]
 )
 CONTEXTS = [NOTHING] * 8 + [frozenset({c}) for c in catalog.codes(catalog.Context)]
-TREATMENTS = [(), (), (("stretching", 1, None),), (("stretching", 6, 3),), (("rest", 8, 4),), (("rest", None, 10),),
-              (("muscle_relaxant", 7, 20),), (("heat", 2, None), ("massage", 0, None)), (("fluids", None, None),)]  # fmt: skip
+TREATMENTS = [
+    (),
+    (),
+    (("stretching", 1, None),),
+    (("stretching", 6, 3),),
+    (("rest", 8, 4),),
+    (("rest", None, 10),),
+    (("muscle_relaxant", 7, 20),),
+    (("heat", 2, None), ("massage", 0, None)),
+    (("fluids", None, None),),
+]
 
 
 @st.composite

@@ -222,8 +222,9 @@ class TestU7ItbWithdrawal:
 
 
 class TestU8AutonomicDysreflexia:
-    @pytest.mark.parametrize(("level", "fires"), [("C5", True), ("T6", True), ("T7", False), ("L1", False),
-                                                  ("T10", False), (None, False)])  # fmt: skip
+    @pytest.mark.parametrize(
+        ("level", "fires"), [("C5", True), ("T6", True), ("T7", False), ("L1", False), ("T10", False), (None, False)]
+    )
     def test_only_at_or_above_t6(self, level: str | None, fires: bool) -> None:
         e = ep(0, symptoms=frozenset({"pounding_headache"}))
         f = fired(diary(e, who=sci(level)), "U8")
@@ -717,8 +718,20 @@ class TestR6WorseningTrend:
 
 
 class TestR7TreatmentTrialReview:
-    @pytest.mark.parametrize(("age", "fires"), [(27, False), (28, True), (34, True), (35, False), (117, False),
-                                                (118, True), (124, True), (125, False), (208, True)])  # fmt: skip
+    @pytest.mark.parametrize(
+        ("age", "fires"),
+        [
+            (27, False),
+            (28, True),
+            (34, True),
+            (35, False),
+            (117, False),
+            (118, True),
+            (124, True),
+            (125, False),
+            (208, True),
+        ],
+    )
     def test_day_28_then_every_90_days(self, age: int, fires: bool) -> None:
         d = diary(who=MS, plans=[plan("nutritional_correction", "Quinine sulfate", age)])
         f = fired(d, "R7")
@@ -737,14 +750,34 @@ class TestR7TreatmentTrialReview:
 
     def test_stiffness_improved_20_percent_is_a_response(self) -> None:
         before = stiffness({d: 10 for d in range(29, 43)})
-        f = check(fired(diary(before, stiffness({d: 8 for d in range(14)}), who=MS,
-                              plans=[plan("antispasmodic", "Nabiximols", 28)]), "R7"), "R7")  # fmt: skip
+        f = check(
+            fired(
+                diary(
+                    before,
+                    stiffness({d: 8 for d in range(14)}),
+                    who=MS,
+                    plans=[plan("antispasmodic", "Nabiximols", 28)],
+                ),
+                "R7",
+            ),
+            "R7",
+        )
         assert "responder: stiffness 20% better" in f.clinician_message
 
     def test_stiffness_improved_10_percent_is_no_meaningful_response(self) -> None:
         before = stiffness({d: 10 for d in range(29, 43)})
-        f = check(fired(diary(before, stiffness({d: 9 for d in range(14)}), who=MS,
-                              plans=[plan("antispasmodic", "Nabiximols", 28)]), "R7"), "R7")  # fmt: skip
+        f = check(
+            fired(
+                diary(
+                    before,
+                    stiffness({d: 9 for d in range(14)}),
+                    who=MS,
+                    plans=[plan("antispasmodic", "Nabiximols", 28)],
+                ),
+                "R7",
+            ),
+            "R7",
+        )
         assert "no meaningful response: stiffness 10% better (< 20%)" in f.clinician_message
         assert f.checkin_days == {day_ago(d) for d in [*range(29, 43), *range(14)]}
 

@@ -14,7 +14,7 @@ from backend.flags.engine import RULES
 from backend.flags.models import RuleFailure, ThresholdOverride
 from backend.flags.services import evaluate_patient
 from tests.conftest import Api
-from tests.flags.test_flag_api import link
+from tests.flags.test_api import link
 
 
 async def test_the_rule_catalog_publishes_every_thresholds_range(patient: Api) -> None:

@@ -25,7 +25,7 @@ from backend.flags.screen import urgent_screen
 from backend.flags.window import Day, Diary, Ep
 from backend.shared.i18n import translate
 from tests.conftest import Api
-from tests.web.helpers import page, submit
+from tests.support.pages import page, submit
 
 CONDITIONS = catalog.codes(catalog.Condition)
 CALF = [{"site": "calf", "side": "left"}]

@@ -73,8 +73,9 @@ class PushReceiver:
                     hold.wait(30)
                 with receiver._lock:
                     status = receiver.answers.get(self.path, receiver.default_status)
-                    receiver.received.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()},
-                                                      body, status, time.time()))  # fmt: skip
+                    receiver.received.append(
+                        Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body, status, time.time())
+                    )
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 if status == 201:
@@ -120,8 +121,9 @@ class Browser:
     def __init__(self, endpoint: str) -> None:
         self.endpoint = endpoint
         self.private_key = ec.generate_private_key(ec.SECP256R1())
-        point = self.private_key.public_key().public_bytes(serialization.Encoding.X962,
-                                                            serialization.PublicFormat.UncompressedPoint)  # fmt: skip
+        point = self.private_key.public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
         self.p256dh = b64url(point)
         self.auth_secret = os.urandom(16)
         self.auth = b64url(self.auth_secret)
@@ -189,18 +191,34 @@ class Queued:
     body: str
 
 
-async def queue_reminders(maker: async_sessionmaker[AsyncSession], patient_id: uuid.UUID | str, due_at: dt.datetime,
-                          n: int = 1, kind: str = "medicine", link: str = "/") -> list[Queued]:  # fmt: skip
+async def queue_reminders(
+    maker: async_sessionmaker[AsyncSession],
+    patient_id: uuid.UUID | str,
+    due_at: dt.datetime,
+    n: int = 1,
+    kind: str = "medicine",
+    link: str = "/",
+) -> list[Queued]:
     """Puts `n` pending reminders due at `due_at` straight into the queue, each with its own recognisable words."""
     patient_id = uuid.UUID(str(patient_id))
     made: list[Queued] = []
     async with maker() as db:
         for i in range(n):
             marker = uuid.uuid4().hex[:10]
-            row = Reminder(patient_id=patient_id, id=uuid.uuid4(), key=f"test:{marker}:{i}", kind=kind,
-                           title=f"Medicine time {marker}", body=f"Time for baclofen-{marker} 10 mg, as planned.",
-                           due_at=due_at, next_attempt_at=due_at, status="pending", attempts=0, link=link,
-                           created_at=due_at)  # fmt: skip
+            row = Reminder(
+                patient_id=patient_id,
+                id=uuid.uuid4(),
+                key=f"test:{marker}:{i}",
+                kind=kind,
+                title=f"Medicine time {marker}",
+                body=f"Time for baclofen-{marker} 10 mg, as planned.",
+                due_at=due_at,
+                next_attempt_at=due_at,
+                status="pending",
+                attempts=0,
+                link=link,
+                created_at=due_at,
+            )
             db.add(row)
             made.append(Queued(row.id, row.key, row.title, row.body))
         await db.commit()
@@ -226,8 +244,13 @@ async def subscriptions_of(
     maker: async_sessionmaker[AsyncSession], patient_id: uuid.UUID | str
 ) -> list[PushSubscription]:
     async with maker() as db:
-        return list((await db.execute(select(PushSubscription).where(
-            PushSubscription.patient_id == uuid.UUID(str(patient_id))))).scalars())  # fmt: skip
+        return list(
+            (
+                await db.execute(
+                    select(PushSubscription).where(PushSubscription.patient_id == uuid.UUID(str(patient_id)))
+                )
+            ).scalars()
+        )
 
 
 def words_absent(rows: Iterable[Any], words: Iterable[str], columns: Callable[[Any], Iterable[Any]]) -> list[str]:

@@ -25,7 +25,7 @@ from backend.reminders.models import (
 )
 from backend.shared.audit import AuditEvent
 from tests.conftest import Api
-from tests.web.helpers import page, submit
+from tests.support.pages import page, submit
 
 MADRID = ZoneInfo("Europe/Madrid")  # the time zone Api.register gives every test person
 MINUTE = dt.timedelta(minutes=1)
@@ -80,8 +80,9 @@ async def link(patient: Api, clinician: Api, scopes: list[str]) -> None:
 
 
 async def schedule(clinician: Api, patient: Api, starts: dt.datetime, **fields: Any) -> dict[str, Any]:
-    made = await clinician.post(f"/api/v1/patients/{pid(patient)}/appointments",
-                                json={"starts_at": starts.isoformat(), **fields})  # fmt: skip
+    made = await clinician.post(
+        f"/api/v1/patients/{pid(patient)}/appointments", json={"starts_at": starts.isoformat(), **fields}
+    )
     assert made.status_code == 201, made.text
     body: dict[str, Any] = made.json()
     return body
@@ -122,12 +123,15 @@ async def test_preferences_round_trip(patient: Api, other_patient: Api) -> None:
 async def test_preferences_are_validated(patient: Api) -> None:
     kept = {**DEFAULTS, "daily_log_at": "09:00"}
     assert (await patient.put("/api/v1/reminders/preferences", json=kept)).status_code == 200
-    assert_problem(await patient.put("/api/v1/reminders/preferences", json={"daily_log_at": "25:00"}), (400, 422),
-                   "daily_log_at")  # fmt: skip
-    assert_problem(await patient.put("/api/v1/reminders/preferences", json={"daily_log_at": "8:00"}), (400, 422),
-                   "daily_log_at")  # fmt: skip
-    assert_problem(await patient.put("/api/v1/reminders/preferences", json={"quiet_end": "24:00"}), (400, 422),
-                   "quiet_end")  # fmt: skip
+    assert_problem(
+        await patient.put("/api/v1/reminders/preferences", json={"daily_log_at": "25:00"}), (400, 422), "daily_log_at"
+    )
+    assert_problem(
+        await patient.put("/api/v1/reminders/preferences", json={"daily_log_at": "8:00"}), (400, 422), "daily_log_at"
+    )
+    assert_problem(
+        await patient.put("/api/v1/reminders/preferences", json={"quiet_end": "24:00"}), (400, 422), "quiet_end"
+    )
     half = await patient.put("/api/v1/reminders/preferences", json={"quiet_start": "22:00"})
     assert_problem(half, 422, "quiet_end")
     assert_problem(await patient.put("/api/v1/reminders/preferences", json={"quiet_end": "07:00"}), 422, "quiet_end")
@@ -169,25 +173,44 @@ async def test_a_clinician_with_notify_schedules_a_follow_up(app: Litestar, pati
     theirs = await clinician.get(f"/api/v1/patients/{pid(patient)}/appointments")
     assert theirs.status_code == 200 and [a["id"] for a in theirs.json()] == [made["id"]]
     async with app.state.sessionmaker() as db:
-        audit = (await db.execute(select(AuditEvent).where(AuditEvent.actor_id == pid(clinician),
-                                                           AuditEvent.action == "appointment.schedule"))).scalars().all()  # fmt: skip
+        audit = (
+            (
+                await db.execute(
+                    select(AuditEvent).where(
+                        AuditEvent.actor_id == pid(clinician), AuditEvent.action == "appointment.schedule"
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert audit and {(a.patient_id, a.outcome) for a in audit} == {(pid(patient), "success")}
 
 
 async def test_scheduling_and_cancelling_are_each_audited_once(app: Litestar, patient: Api, clinician: Api) -> None:
     """Like every other clinician action (flags.acknowledge, ashworth.create...), one request is one audit row, and one
-    line in the patient's access history. reminders/routes.py adds its own row after require_link has written one."""
+    line in the patient's access history: require_link writes it, and reminders/services.py adds none of its own."""
     await link(patient, clinician, ["view", "notify"])
     made = await schedule(clinician, patient, minute(now() + 30 * HOUR))
     assert (await clinician.delete(f"/api/v1/patients/{pid(patient)}/appointments/{made['id']}")).status_code == 204
     async with app.state.sessionmaker() as db:
-        audit = (await db.execute(select(AuditEvent).where(AuditEvent.actor_id == pid(clinician),
-                                                           AuditEvent.action.like("appointment.%")))).scalars().all()  # fmt: skip
+        audit = (
+            (
+                await db.execute(
+                    select(AuditEvent).where(
+                        AuditEvent.actor_id == pid(clinician), AuditEvent.action.like("appointment.%")
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert sorted(a.action for a in audit) == ["appointment.cancel", "appointment.schedule"], [a.action for a in audit]
 
 
-async def test_without_notify_a_clinician_cannot_schedule(app: Litestar, patient: Api, clinician: Api,
-                                                          browser: Any) -> None:  # fmt: skip
+async def test_without_notify_a_clinician_cannot_schedule(
+    app: Litestar, patient: Api, clinician: Api, browser: Any
+) -> None:
     await link(patient, clinician, ["view", "annotate", "export"])
     url = f"/api/v1/patients/{pid(patient)}/appointments"
     refused = await clinician.post(url, json={"starts_at": (now() + 30 * HOUR).isoformat()})
@@ -199,8 +222,17 @@ async def test_without_notify_a_clinician_cannot_schedule(app: Litestar, patient
     assert (await patient.post(url, json={"starts_at": (now() + 30 * HOUR).isoformat()})).status_code == 403
 
     async with app.state.sessionmaker() as db:
-        audit = (await db.execute(select(AuditEvent).where(AuditEvent.actor_id == pid(clinician),
-                                                           AuditEvent.action == "appointment.schedule"))).scalars().all()  # fmt: skip
+        audit = (
+            (
+                await db.execute(
+                    select(AuditEvent).where(
+                        AuditEvent.actor_id == pid(clinician), AuditEvent.action == "appointment.schedule"
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
         made = (await db.execute(select(Appointment).where(Appointment.patient_id == pid(patient)))).scalars().all()
     assert [(a.outcome, a.patient_id, a.entity) for a in audit] == [("denied", None, f"patient:{pid(patient)}")]
     assert made == []
@@ -216,13 +248,15 @@ async def test_a_follow_up_must_be_in_the_future(patient: Api, clinician: Api) -
     assert_problem(too_far, 422, "starts_at")
     naive = await clinician.post(url, json={"starts_at": "2030-01-01T10:00:00"})
     assert_problem(naive, 400, "starts_at")
-    assert_problem(await clinician.post(url, json={"starts_at": (now() + 30 * HOUR).isoformat(), "minutes": 1}),
-                   400, "minutes")  # fmt: skip
+    assert_problem(
+        await clinician.post(url, json={"starts_at": (now() + 30 * HOUR).isoformat(), "minutes": 1}), 400, "minutes"
+    )
     assert (await patient.get("/api/v1/appointments")).json() == []
 
 
-async def test_cancelling_a_follow_up_cancels_its_reminders(app: Litestar, patient: Api, clinician: Api,
-                                                            other_patient: Api) -> None:  # fmt: skip
+async def test_cancelling_a_follow_up_cancels_its_reminders(
+    app: Litestar, patient: Api, clinician: Api, other_patient: Api
+) -> None:
     await link(patient, clinician, ["view", "notify"])
     starts = minute(now() + 30 * HOUR)
     made = await schedule(clinician, patient, starts)
@@ -279,11 +313,16 @@ async def due_follow_up(app: Litestar, patient: Api, clinician: Api) -> dict[str
     return due[0]
 
 
-async def test_a_due_reminder_is_in_the_inbox_until_acknowledged(app: Litestar, patient: Api, clinician: Api,
-                                                                 other_patient: Api) -> None:  # fmt: skip
+async def test_a_due_reminder_is_in_the_inbox_until_acknowledged(
+    app: Litestar, patient: Api, clinician: Api, other_patient: Api
+) -> None:
     item = await due_follow_up(app, patient, clinician)
     async with app.state.sessionmaker() as db:
-        attempts = (await db.execute(select(DeliveryAttempt).where(DeliveryAttempt.patient_id == pid(patient)))).scalars().all()  # fmt: skip
+        attempts = (
+            (await db.execute(select(DeliveryAttempt).where(DeliveryAttempt.patient_id == pid(patient))))
+            .scalars()
+            .all()
+        )
     assert [(a.channel, a.outcome, str(a.reminder_id)) for a in attempts] == [("inbox", "delivered", item["id"])]
 
     url = f"/api/v1/reminders/{item['id']}"
@@ -327,8 +366,9 @@ async def test_snoozing_brings_a_reminder_back_later(app: Litestar, patient: Api
     assert [(r.status, r.attempts) for r in again] == [("sent", 1)]
 
 
-async def test_a_snoozed_reminder_survives_the_planning_rounds_in_between(app: Litestar, patient: Api,
-                                                                         clinician: Api) -> None:  # fmt: skip
+async def test_a_snoozed_reminder_survives_the_planning_rounds_in_between(
+    app: Litestar, patient: Api, clinician: Api
+) -> None:
     """ "In an hour" (the page's snooze button): the dispatcher plans every 10 minutes meanwhile. Once the reminder's
     own reason has left the plan (a follow-up reminder more than an hour old, a daily nudge whose time has passed),
     services.plan_patient finds a pending reminder it no longer wants and cancels it: the snoozed reminder never
@@ -385,9 +425,15 @@ async def test_the_daily_nudge_is_skipped_on_a_day_already_logged(app: Litestar,
         assert saved.status_code == 200, saved.text
     checkin = await people["checked-in"].put(f"/api/v1/checkins/{today.isoformat()}", json={"no_episodes": True})
     assert checkin.status_code == 201, checkin.text
-    episode = await people["logged-an-episode"].put(f"/api/v1/episodes/{uuid.uuid4()}", json={
-        "kind": "cramp", "started_at": now().isoformat(), "intensity": 4,
-        "body_sites": [{"site": "calf", "side": "left"}]})  # fmt: skip
+    episode = await people["logged-an-episode"].put(
+        f"/api/v1/episodes/{uuid.uuid4()}",
+        json={
+            "kind": "cramp",
+            "started_at": now().isoformat(),
+            "intensity": 4,
+            "body_sites": [{"site": "calf", "side": "left"}],
+        },
+    )
     assert episode.status_code == 201, episode.text
     await app.state.evaluator.drain()
 
@@ -417,16 +463,26 @@ async def test_medicine_times_written_with_a_regimen_become_reminders(app: Lites
     today = dt.datetime.now(MADRID).date()
     regimen_id = uuid.uuid4()
     before = now()
-    written = await patient.put(f"/api/v1/regimens/{regimen_id}", json={
-        "kind": "muscle_relaxant", "name": "Baclofen", "dose": "10 mg", "times": ["08:00", "20:00"],
-        "start_date": (today - dt.timedelta(days=1)).isoformat()})  # fmt: skip
+    written = await patient.put(
+        f"/api/v1/regimens/{regimen_id}",
+        json={
+            "kind": "muscle_relaxant",
+            "name": "Baclofen",
+            "dose": "10 mg",
+            "times": ["08:00", "20:00"],
+            "start_date": (today - dt.timedelta(days=1)).isoformat(),
+        },
+    )
     assert written.status_code == 201, written.text
     await app.state.evaluator.drain()
     after = now()
 
     medicines = [r for r in (await inbox(patient))["upcoming"] if r["kind"] == "medicine"]
-    expected = sorted(dt.datetime.combine(today + dt.timedelta(days=d), t, MADRID).astimezone(dt.UTC)
-                      for d in range(3) for t in (dt.time(8), dt.time(20)))  # fmt: skip
+    expected = sorted(
+        dt.datetime.combine(today + dt.timedelta(days=d), t, MADRID).astimezone(dt.UTC)
+        for d in range(3)
+        for t in (dt.time(8), dt.time(20))
+    )
     must = [e for e in expected if after < e < before + 48 * HOUR]
     may = [e for e in expected if before <= e < after + 48 * HOUR]
     got = sorted(when(r["due_at"]) for r in medicines)
@@ -445,13 +501,18 @@ async def test_medicine_times_written_with_a_regimen_become_reminders(app: Lites
 async def test_a_stopped_treatment_stops_its_medicine_reminders(app: Litestar, patient: Api) -> None:
     today = dt.datetime.now(MADRID).date()
     regimen_id = uuid.uuid4()
-    body = {"kind": "antispasmodic", "name": "Tizanidine", "times": ["09:00", "21:00"],
-            "start_date": (today - dt.timedelta(days=3)).isoformat()}  # fmt: skip
+    body = {
+        "kind": "antispasmodic",
+        "name": "Tizanidine",
+        "times": ["09:00", "21:00"],
+        "start_date": (today - dt.timedelta(days=3)).isoformat(),
+    }
     assert (await patient.put(f"/api/v1/regimens/{regimen_id}", json=body)).status_code == 201
     await app.state.evaluator.drain()
     assert [r for r in (await inbox(patient))["upcoming"] if r["kind"] == "medicine"]
-    stopped = await patient.put(f"/api/v1/regimens/{regimen_id}", json={**body, "stop_date": today.isoformat()},
-                                headers={"if-match": '"1"'})  # fmt: skip
+    stopped = await patient.put(
+        f"/api/v1/regimens/{regimen_id}", json={**body, "stop_date": today.isoformat()}, headers={"if-match": '"1"'}
+    )
     assert stopped.status_code == 200, stopped.text
     await app.state.evaluator.drain()
     assert [r for r in (await inbox(patient))["upcoming"] if r["kind"] == "medicine"] == []
@@ -460,14 +521,19 @@ async def test_a_stopped_treatment_stops_its_medicine_reminders(app: Litestar, p
 # ---- erasure ---------------------------------------------------------------------------------------------------------
 
 
-async def test_erasing_the_account_deletes_reminders_and_everything_around_them(app: Litestar, patient: Api,
-                                                                                clinician: Api) -> None:  # fmt: skip
+async def test_erasing_the_account_deletes_reminders_and_everything_around_them(
+    app: Litestar, patient: Api, clinician: Api
+) -> None:
     await due_follow_up(app, patient, clinician)  # a sent reminder, its delivery attempt
     await schedule(clinician, patient, minute(now() + 30 * HOUR), place="Room 4")
     assert (await patient.put("/api/v1/reminders/preferences", json={"daily_log_at": "20:00"})).status_code == 200
-    subscribed = await patient.post("/api/v1/push/subscriptions", json={
-        "endpoint": f"https://push.invalid/send/{uuid.uuid4().hex}",
-        "keys": {"p256dh": "B" + "A" * 86, "auth": "c2VjcmV0LWF1dGg"}})  # fmt: skip
+    subscribed = await patient.post(
+        "/api/v1/push/subscriptions",
+        json={
+            "endpoint": f"https://push.invalid/send/{uuid.uuid4().hex}",
+            "keys": {"p256dh": "B" + "A" * 86, "auth": "c2VjcmV0LWF1dGg"},
+        },
+    )
     assert subscribed.status_code == 201, subscribed.text
     feed = (await patient.post("/api/v1/calendar-feed")).json()["url"]
     path = feed.removeprefix("http://testserver.local")
@@ -484,8 +550,13 @@ async def test_erasing_the_account_deletes_reminders_and_everything_around_them(
         return found
 
     assert all(n > 0 for n in (await counts()).values()), await counts()
-    erased = await patient.delete("/api/v1/account", json={"password": patient.user["password"],  # type: ignore[index]
-                                                           "confirm": "erase my account"})  # fmt: skip
+    erased = await patient.delete(
+        "/api/v1/account",
+        json={
+            "password": patient.user["password"],  # type: ignore[index]
+            "confirm": "erase my account",
+        },
+    )
     assert erased.status_code == 204, erased.text
     assert await counts() == {table.__tablename__: 0 for table in tables}
     assert (await patient.client.get(path)).status_code == 404
@@ -494,8 +565,9 @@ async def test_erasing_the_account_deletes_reminders_and_everything_around_them(
 # ---- the pages -------------------------------------------------------------------------------------------------------
 
 
-async def test_the_reminders_page_lists_the_inbox_and_its_forms_work(app: Litestar, patient: Api,
-                                                                    clinician: Api) -> None:  # fmt: skip
+async def test_the_reminders_page_lists_the_inbox_and_its_forms_work(
+    app: Litestar, patient: Api, clinician: Api
+) -> None:
     item = await due_follow_up(app, patient, clinician)
     shown = await page(patient, "/reminders")
     assert shown.status_code == 200, shown.text
@@ -531,11 +603,17 @@ async def test_the_preferences_form_refuses_a_bad_time(patient: Api) -> None:
     assert half.status_code == 422 and 'role="alert"' in half.text and "quiet_end" in half.text
     assert (await patient.get("/api/v1/reminders/preferences")).json() == DEFAULTS, "nothing was saved"
 
-    good = await submit(patient, "/reminders/preferences", {"daily_log_at": "19:45", "quiet_start": "22:00",
-                                                           "quiet_end": "07:30"})  # fmt: skip
+    good = await submit(
+        patient, "/reminders/preferences", {"daily_log_at": "19:45", "quiet_start": "22:00", "quiet_end": "07:30"}
+    )
     assert good.status_code == 200 and "Saved." in good.text
     assert (await patient.get("/api/v1/reminders/preferences")).json() == {
-        "daily_log_at": "19:45", "medicines": False, "quiet_start": "22:00", "quiet_end": "07:30", "email": False}  # fmt: skip
+        "daily_log_at": "19:45",
+        "medicines": False,
+        "quiet_start": "22:00",
+        "quiet_end": "07:30",
+        "email": False,
+    }
     assert 'value="19:45"' in good.text
 
 
@@ -565,8 +643,11 @@ async def test_the_report_form_schedules_in_the_patients_time_zone(browser: Any,
     await clinician.register("clinician", time_zone="America/New_York")  # the clinician's own zone plays no part
     await link(patient, clinician, ["view", "notify"])
     year = now().year if now() < dt.datetime(now().year, 12, 10, 9, 30, tzinfo=dt.UTC) else now().year + 1
-    made = await submit(clinician, f"/patients/{pid(patient)}/appointments",
-                        {"starts_at": f"{year}-12-10T10:30", "place": "  Clinic 2  "})  # fmt: skip
+    made = await submit(
+        clinician,
+        f"/patients/{pid(patient)}/appointments",
+        {"starts_at": f"{year}-12-10T10:30", "place": "  Clinic 2  "},
+    )
     assert made.status_code == 303, made.text
     assert made.headers["location"] == f"/patients/{pid(patient)}/report?scheduled=1"
     mine = (await patient.get("/api/v1/appointments")).json()
@@ -593,5 +674,9 @@ def test_the_page_template_names_every_form_it_posts() -> None:
 
     text = (Path(__file__).resolve().parents[2] / "pwa" / "templates" / "patient" / "reminders.html").read_text()
     actions = set(re.findall(r'action="([^"]+)"', text))
-    assert actions == {"/reminders/{{ r.id }}/done", "/reminders/{{ r.id }}/snooze", "/reminders/preferences",
-                       "/reminders/calendar"}  # fmt: skip
+    assert actions == {
+        "/reminders/{{ r.id }}/done",
+        "/reminders/{{ r.id }}/snooze",
+        "/reminders/preferences",
+        "/reminders/calendar",
+    }

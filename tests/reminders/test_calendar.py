@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from backend.reminders.models import Reminder
 from tests.conftest import Api
-from tests.web.helpers import page, submit
+from tests.support.pages import page, submit
 
 MADRID = ZoneInfo("Europe/Madrid")
 BASE = "http://testserver.local"
@@ -68,8 +68,9 @@ async def link(patient: Api, clinician: Api) -> None:
 
 
 async def schedule(clinician: Api, patient: Api, starts: dt.datetime, **fields: Any) -> dict[str, Any]:
-    made = await clinician.post(f"/api/v1/patients/{pid(patient)}/appointments",
-                                json={"starts_at": starts.isoformat(), **fields})  # fmt: skip
+    made = await clinician.post(
+        f"/api/v1/patients/{pid(patient)}/appointments", json={"starts_at": starts.isoformat(), **fields}
+    )
     assert made.status_code == 201, made.text
     body: dict[str, Any] = made.json()
     return body
@@ -78,8 +79,10 @@ async def schedule(clinician: Api, patient: Api, starts: dt.datetime, **fields: 
 async def start_treatment(app: Litestar, patient: Api, days_ago: int, kind: str = "antispasmodic") -> str:
     regimen_id = str(uuid.uuid4())
     today = dt.datetime.now(MADRID).date()
-    written = await patient.put(f"/api/v1/regimens/{regimen_id}", json={
-        "kind": kind, "name": "Tizanidine", "start_date": (today - dt.timedelta(days=days_ago)).isoformat()})  # fmt: skip
+    written = await patient.put(
+        f"/api/v1/regimens/{regimen_id}",
+        json={"kind": kind, "name": "Tizanidine", "start_date": (today - dt.timedelta(days=days_ago)).isoformat()},
+    )
     assert written.status_code == 201, written.text
     await app.state.evaluator.drain()
     return regimen_id
@@ -87,13 +90,17 @@ async def start_treatment(app: Litestar, patient: Api, days_ago: int, kind: str 
 
 async def review_rows(app: Litestar, patient: Api) -> list[Reminder]:
     async with app.state.sessionmaker() as db:
-        rows = (await db.execute(select(Reminder).where(Reminder.patient_id == pid(patient),
-                                                        Reminder.kind == "treatment_review"))).scalars()  # fmt: skip
+        rows = (
+            await db.execute(
+                select(Reminder).where(Reminder.patient_id == pid(patient), Reminder.kind == "treatment_review")
+            )
+        ).scalars()
         return list(rows)
 
 
-async def test_the_feed_has_every_follow_up_and_treatment_review(app: Litestar, browser: Any, patient: Api,
-                                                                 clinician: Api) -> None:  # fmt: skip
+async def test_the_feed_has_every_follow_up_and_treatment_review(
+    app: Litestar, browser: Any, patient: Api, clinician: Api
+) -> None:
     await link(patient, clinician)
     soon = minute(dt.datetime.now(dt.UTC) + 30 * HOUR)
     later = minute(dt.datetime.now(dt.UTC) + dt.timedelta(days=40))
@@ -161,15 +168,22 @@ async def test_a_new_address_ends_the_old_one_and_ending_it_ends_it(browser: Any
 async def test_made_up_addresses_find_nothing(browser: Any, patient: Api) -> None:
     path = await new_feed(patient)
     token = path.removeprefix("/calendar/").removesuffix(".ics")
-    for guess in (f"/calendar/{secrets.token_urlsafe(32)}.ics", f"/calendar/{token}", f"/calendar/{token}.ics.ics",
-                  f"/calendar/{token.upper()}.ics", f"/calendar/{'a' * 200}.ics", "/calendar/.ics"):  # fmt: skip
+    for guess in (
+        f"/calendar/{secrets.token_urlsafe(32)}.ics",
+        f"/calendar/{token}",
+        f"/calendar/{token}.ics.ics",
+        f"/calendar/{token.upper()}.ics",
+        f"/calendar/{'a' * 200}.ics",
+        "/calendar/.ics",
+    ):
         response = await fetch(browser, guess)
         assert response.status_code == 404, guess
         assert "BEGIN:VCALENDAR" not in response.text
 
 
-async def test_each_feed_shows_only_its_own_patient(app: Litestar, browser: Any, patient: Api, other_patient: Api,
-                                                    clinician: Api) -> None:  # fmt: skip
+async def test_each_feed_shows_only_its_own_patient(
+    app: Litestar, browser: Any, patient: Api, other_patient: Api, clinician: Api
+) -> None:
     await link(patient, clinician)
     made = await schedule(clinician, patient, minute(dt.datetime.now(dt.UTC) + 30 * HOUR), place="Room 4")
     mine, theirs = await new_feed(patient), await new_feed(other_patient)

@@ -153,8 +153,9 @@ async def test_an_smtp_server_that_is_down_means_trying_again_later(
     api = await people()
     patient_id, _ = who(api)
     await choose(api, email=True)
-    settings = make_settings(mail_app.state.settings.database_url, smtp_host="127.0.0.1", smtp_port=free_port(),
-                             smtp_starttls=False)  # fmt: skip
+    settings = make_settings(
+        mail_app.state.settings.database_url, smtp_host="127.0.0.1", smtp_port=free_port(), smtp_starttls=False
+    )
     down = create_app(settings)  # the same database, an SMTP port where nothing listens
     try:
         now = dt.datetime.now(dt.UTC)

@@ -130,11 +130,15 @@ def test_the_plan_keeps_the_daily_nudge_on_the_wall_clock_across_the_change() ->
         ("daily:2026-03-29", utc(2026, 3, 29, 6)),
     ]
     gap = of_kind(make_plan(now, prefs=Preferences(daily_log_at=dt.time(2, 30))), "daily_log")
-    assert [(p.key, p.due_at) for p in gap] == [("daily:2026-03-28", utc(2026, 3, 28, 1, 30)),
-                                                ("daily:2026-03-29", utc(2026, 3, 29, 1, 30))]  # fmt: skip
+    assert [(p.key, p.due_at) for p in gap] == [
+        ("daily:2026-03-28", utc(2026, 3, 28, 1, 30)),
+        ("daily:2026-03-29", utc(2026, 3, 29, 1, 30)),
+    ]
     twice = of_kind(make_plan(utc(2026, 10, 24, 12), prefs=Preferences(daily_log_at=dt.time(2, 30))), "daily_log")
-    assert [(p.key, p.due_at) for p in twice] == [("daily:2026-10-25", utc(2026, 10, 25, 0, 30)),
-                                                  ("daily:2026-10-26", utc(2026, 10, 26, 1, 30))]  # fmt: skip
+    assert [(p.key, p.due_at) for p in twice] == [
+        ("daily:2026-10-25", utc(2026, 10, 25, 0, 30)),
+        ("daily:2026-10-26", utc(2026, 10, 26, 1, 30)),
+    ]
 
 
 def test_new_york_spring_and_autumn_changes() -> None:
@@ -153,8 +157,10 @@ def test_new_york_spring_and_autumn_changes() -> None:
     twice = planner.daily(dt.time(1, 30), NEW_YORK, at(NEW_YORK, 2026, 11, 1), at(NEW_YORK, 2026, 11, 2))
     assert twice == [utc(2026, 11, 1, 5, 30)]
     plan = of_kind(make_plan(utc(2026, 3, 7, 18), NEW_YORK, Preferences(daily_log_at=dt.time(2, 30))), "daily_log")
-    assert [(p.key, p.due_at) for p in plan] == [("daily:2026-03-08", utc(2026, 3, 8, 7, 30)),
-                                                 ("daily:2026-03-09", utc(2026, 3, 9, 6, 30))]  # fmt: skip
+    assert [(p.key, p.due_at) for p in plan] == [
+        ("daily:2026-03-08", utc(2026, 3, 8, 7, 30)),
+        ("daily:2026-03-09", utc(2026, 3, 9, 6, 30)),
+    ]
 
 
 def test_a_gap_across_midnight_keeps_one_nudge_per_planned_day() -> None:
@@ -265,12 +271,16 @@ def test_quiet_hours_move_a_reminder_to_their_end() -> None:
 def test_the_plan_moves_nudges_out_of_quiet_hours_but_never_a_follow_up() -> None:
     now = at(MADRID, 2026, 6, 10, 12, 0)
     prefs = Preferences(daily_log_at=dt.time(23, 30), quiet_start=dt.time(22, 0), quiet_end=dt.time(7, 0))
-    appointments = [AppointmentFact("appt-1", at(MADRID, 2026, 6, 11, 8, 0)),  # two hours before: 06:00, quiet
-                    AppointmentFact("appt-2", at(MADRID, 2026, 6, 12, 23, 30))]  # day before: 23:30, quiet  # fmt: skip
+    appointments = [
+        AppointmentFact("appt-1", at(MADRID, 2026, 6, 11, 8, 0)),  # two hours before: 06:00, quiet
+        AppointmentFact("appt-2", at(MADRID, 2026, 6, 12, 23, 30)),
+    ]  # day before: 23:30, quiet
     found = make_plan(now, prefs=prefs, appointments=appointments)
     daily = of_kind(found, "daily_log")
-    assert [(p.key, p.due_at) for p in daily] == [("daily:2026-06-10", at(MADRID, 2026, 6, 11, 7, 0)),
-                                                  ("daily:2026-06-11", at(MADRID, 2026, 6, 12, 7, 0))]  # fmt: skip
+    assert [(p.key, p.due_at) for p in daily] == [
+        ("daily:2026-06-10", at(MADRID, 2026, 6, 11, 7, 0)),
+        ("daily:2026-06-11", at(MADRID, 2026, 6, 12, 7, 0)),
+    ]
     assert {p.key: p.due_at for p in of_kind(found, "follow_up")} == {
         "appointment:appt-1:two-hours": at(MADRID, 2026, 6, 11, 6, 0),
         "appointment:appt-2:day-before": at(MADRID, 2026, 6, 11, 23, 30),
@@ -297,8 +307,12 @@ def test_a_reminder_moved_by_quiet_hours_is_still_planned_after_its_wall_clock_t
 def test_medicine_times_give_one_reminder_per_time_per_day() -> None:
     now = at(MADRID, 2026, 6, 10, 9, 0)
     found = of_kind(make_plan(now, regimens=[regimen(times=("08:00", "20:00"))]), "medicine")
-    assert [p.due_at for p in found] == [at(MADRID, 2026, 6, 10, 20), at(MADRID, 2026, 6, 11, 8),
-                                         at(MADRID, 2026, 6, 11, 20), at(MADRID, 2026, 6, 12, 8)]  # fmt: skip
+    assert [p.due_at for p in found] == [
+        at(MADRID, 2026, 6, 10, 20),
+        at(MADRID, 2026, 6, 11, 8),
+        at(MADRID, 2026, 6, 11, 20),
+        at(MADRID, 2026, 6, 12, 8),
+    ]
     assert all(p.subject_id == "reg-1" and p.link == "/" for p in found)
     assert "Baclofen (10 mg)" in found[0].body and "20:00" in found[0].body
     assert len({p.key for p in found}) == 4
@@ -307,10 +321,14 @@ def test_medicine_times_give_one_reminder_per_time_per_day() -> None:
 
 def test_no_medicine_reminder_before_the_start_date() -> None:
     now = at(MADRID, 2026, 6, 10, 9, 0)
-    found = of_kind(make_plan(now, regimens=[regimen(times=("08:00", "20:00"), start=dt.date(2026, 6, 11))]),
-                    "medicine")  # fmt: skip
-    assert [p.due_at for p in found] == [at(MADRID, 2026, 6, 11, 8), at(MADRID, 2026, 6, 11, 20),
-                                         at(MADRID, 2026, 6, 12, 8)]  # fmt: skip
+    found = of_kind(
+        make_plan(now, regimens=[regimen(times=("08:00", "20:00"), start=dt.date(2026, 6, 11))]), "medicine"
+    )
+    assert [p.due_at for p in found] == [
+        at(MADRID, 2026, 6, 11, 8),
+        at(MADRID, 2026, 6, 11, 20),
+        at(MADRID, 2026, 6, 12, 8),
+    ]
     later = make_plan(now, regimens=[regimen(times=("08:00",), start=dt.date(2026, 6, 20))])
     assert of_kind(later, "medicine") == []
 
@@ -343,8 +361,9 @@ def test_medicine_reminders_move_out_of_quiet_hours() -> None:
 # ---- treatment reviews (CLINICAL.md R7) ------------------------------------------------------------------------------
 
 
-def reviews(now: dt.datetime, started_days_ago: int, kind: str = "antispasmodic",
-            stop: dt.date | None = None) -> list[Planned]:  # fmt: skip
+def reviews(
+    now: dt.datetime, started_days_ago: int, kind: str = "antispasmodic", stop: dt.date | None = None
+) -> list[Planned]:
     today = now.astimezone(MADRID).date()
     r = regimen(kind=kind, start=today - dt.timedelta(days=started_days_ago), stop=stop)
     return of_kind(make_plan(now, regimens=[r]), "treatment_review")
@@ -468,8 +487,14 @@ def test_keys_are_unique_within_a_plan() -> None:
     found = everything(utc(2026, 6, 10, 9))
     keys = [p.key for p in found]
     assert len(keys) == len(set(keys))
-    assert {p.kind for p in found} == {"follow_up", "prepare_summary", "medicine", "treatment_review", "flag_nudge",
-                                       "daily_log"}  # fmt: skip
+    assert {p.kind for p in found} == {
+        "follow_up",
+        "prepare_summary",
+        "medicine",
+        "treatment_review",
+        "flag_nudge",
+        "daily_log",
+    }
 
 
 @given(offset_minutes=st.integers(min_value=1, max_value=36 * 60))

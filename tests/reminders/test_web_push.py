@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from litestar import Litestar
 
-from backend.reminders import services
+from backend.reminders import queue as services
 from backend.reminders.dispatcher import Dispatcher
 from tests.conftest import Api
 from tests.reminders.support import (
@@ -139,8 +139,10 @@ async def test_a_follow_up_scheduled_by_a_clinician_is_pushed_the_day_before(
     code = invitation.json()["code"]
     assert (await clinician.post("/api/v1/care-links/redeem", json={"code": code})).status_code == 201
     starts = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=30)).replace(second=0, microsecond=0)
-    made = await clinician.post(f"/api/v1/patients/{patient_id(patient)}/appointments",
-                                json={"starts_at": starts.isoformat(), "place": "Room 4"})  # fmt: skip
+    made = await clinician.post(
+        f"/api/v1/patients/{patient_id(patient)}/appointments",
+        json={"starts_at": starts.isoformat(), "place": "Room 4"},
+    )
     assert made.status_code == 201, made.text
 
     await dispatcher.run_once(starts - dt.timedelta(days=1) + dt.timedelta(seconds=1))
@@ -341,7 +343,8 @@ def test_helpers_reject_a_forged_vapid_signature() -> None:
 
     from tests.reminders.support import b64url
 
-    wrong = b64url(other.public_key.public_bytes(serialization.Encoding.X962,
-                                                 serialization.PublicFormat.UncompressedPoint))  # fmt: skip
+    wrong = b64url(
+        other.public_key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    )
     with pytest.raises(AssertionError):
         verify_es256_jwt(parts["t"], wrong)

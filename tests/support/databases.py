@@ -78,11 +78,23 @@ class PostgresCluster:
                 if str(parent) in {"/", "/tmp"}:
                     break
                 os.chmod(parent, os.stat(parent).st_mode | 0o011)
-        self._run(_pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                  "--locale=C.UTF-8")  # fmt: skip
+        self._run(
+            _pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"
+        )
         options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {directory} -c max_connections=200"
-        self._run(_pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(directory / "server.log"), "-o", options,
-                  "-w", "-t", "60", "start")  # fmt: skip
+        self._run(
+            _pg_bin("pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(directory / "server.log"),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
 
     def _run(self, *args: str) -> None:
         command_line = list(args)

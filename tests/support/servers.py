@@ -34,8 +34,18 @@ def start_server(db: Path | str, port: int, log: Path | None = None, **extra_env
         "SPASM_LIMIT_REGISTER_PER_ADDRESS": "100000",
         **extra_env,
     }
-    command = [sys.executable, "-m", "uvicorn", "backend.asgi:app", "--host", "127.0.0.1", "--port", str(port),
-               "--log-level", "warning"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "backend.asgi:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
     if log is None:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     else:

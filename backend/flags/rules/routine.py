@@ -1,4 +1,5 @@
-"""Routine rules R1-R11 (CLINICAL.md section (a), "Routine"): raise at the next review or book an appointment."""
+"""Routine rules R1-R11 (CLINICAL.md section (a), "Routine"): raise at the next review or book an appointment. The
+rules about treatment (R4, R7, R10) are in treatment.py."""
 
 from __future__ import annotations
 
@@ -14,15 +15,12 @@ from backend.flags.measures import (
     night_of,
     nights_disturbed,
     stiffness_on,
-    treatment_response,
     weekly_counts,
 )
 from backend.flags.rules.base import WHO_ROUTINE, Finding, Limit, Rule, Thresholds, finding, recent
+from backend.flags.rules.treatment import DAYS, SHARE, TREATMENT_RULES
 from backend.flags.window import Diary, Ep
 
-NON_DRUG = frozenset({"stretching", "massage", "heat", "cold", "fluids", "walking"})
-TRIAL_KINDS = frozenset({"muscle_relaxant", "antispasmodic", "botulinum_toxin", "nutritional_correction"})
-REGULAR_MEDICINES = frozenset({"muscle_relaxant", "antispasmodic"})
 OBVIOUS_CAUSES = frozenset({"exercise", "walking", "dehydration"})
 
 
@@ -115,33 +113,6 @@ def severe_episodes(diary: Diary, t: Thresholds) -> Finding | None:
         patient=f"You logged {len(hits)} very strong episode{'s' if len(hits) > 1 else ''} recently. {WHO_ROUTINE}",
         clinician=f"{len(hits)} episode(s) rated >= {int(t['intensity'])}/10 in {int(t['days'])} d, or "
         f"one rated 10/10.",
-    )
-
-
-def self_care_ineffective(diary: Diary, t: Thresholds) -> Finding | None:
-    """R4. Sources: Mayo ("don't improve with self-care"), MedlinePlus (stretching and fluids do not help), older
-    MedlinePlus ("do not go away with simple stretching"). Numbers [DEFAULT]."""
-    treated = [
-        e
-        for e in diary.episodes_on(recent(diary, int(t["days"])))
-        if any(kind in NON_DRUG and relief is not None for kind, relief, _ in e.treatments)
-    ]
-    if len(treated) < t["count"]:
-        return None
-    poor = [
-        e
-        for e in treated
-        if max(relief for kind, relief, _ in e.treatments if kind in NON_DRUG and relief is not None) <= t["relief_max"]
-    ]
-    if len(poor) / len(treated) < t["share"]:
-        return None
-    return finding(
-        "R4",
-        episodes=treated,
-        patient=f"Stretching, heat and other self-care gave little relief in {len(poor)} of "
-        f"{len(treated)} recent episodes. {WHO_ROUTINE}",
-        clinician=f"Non-drug measures gave relief <= {int(t['relief_max'])}/10 in {len(poor)}/{len(treated)} "
-        f"treated episodes over {int(t['days'])} d.",
     )
 
 
@@ -239,47 +210,6 @@ def worsening_trend(diary: Diary, t: Thresholds) -> Finding | None:
     return None
 
 
-def treatment_trial_review(diary: Diary, t: Thresholds) -> Finding | None:
-    """R7. Sources: Novotna 2011 and MS-UK (stop if < 20% NRS improvement after a 4-week trial); NI Formulary / MHRA
-    (quinine: stop if no benefit at 4 weeks, review every 3 months). "< 25%" for cramps is ANCHORED to the quinine
-    effect size (West Kent formulary)."""
-    for plan in sorted(diary.plans, key=lambda p: p.start, reverse=True):
-        if plan.kind not in TRIAL_KINDS or (plan.stop is not None and plan.stop < diary.today):
-            continue
-        age = (diary.today - plan.start).days
-        if age < t["trial_days"]:
-            continue
-        since_review = (age - int(t["trial_days"])) % int(t["review_every_days"])
-        if since_review >= t["due_window_days"]:
-            continue
-        due = diary.today - dt.timedelta(days=since_review)
-        response = treatment_response(
-            diary,
-            plan.start,
-            diary.today,
-            trial_days=int(t["trial_days"]),
-            nrs_response=t["nrs_response"],
-            rate_response=t["rate_response"],
-        )
-        days = set(response.before) | set(response.after)
-        if response.basis == "stiffness":
-            seen = f"stiffness {response.before_stiffness:.1f} -> {response.after_stiffness:.1f}"
-        else:
-            seen = f"episodes {response.before_per_week:.1f} -> {response.after_per_week:.1f} a week"
-        return finding(
-            "R7",
-            episodes=diary.episodes_on(days),
-            extra_days=days & logged_days(diary),
-            window=(plan.start, diary.today),
-            signs=[f"review:{plan.id}:{due.isoformat()}"],
-            patient=f"It is time to review {plan.name} with your doctor or nurse: is it helping enough? {WHO_ROUTINE}",
-            clinician=f"Treatment review due for {plan.name} (day {age}; review at day "
-            f"{int(t['trial_days'])}, then every {int(t['review_every_days'])} d). The 14 days before the start "
-            f"against the last 14 days: {seen}; {response.verdict}.",
-        )
-    return None
-
-
 def wasting_or_weakness(diary: Diary, t: Thresholds) -> Finding | None:
     """R8. Sources: older NHS text (muscles shrinking or becoming weaker: see a GP); Cleveland Clinic."""
     days = recent(diary, int(t["days"]))
@@ -318,33 +248,6 @@ def no_obvious_cause(diary: Diary, t: Thresholds) -> Finding | None:
     )
 
 
-def adherence_gap(diary: Diary, t: Thresholds) -> Finding | None:
-    """R10 [DEFAULT]: scheduled-dose adherence below 80% over 14 days for regular antispasticity medicine."""
-    days = recent(diary, int(t["days"]))
-    on_plan = [
-        p
-        for p in diary.plans
-        if p.kind in REGULAR_MEDICINES and p.start <= diary.today and (p.stop is None or p.stop >= diary.today)
-    ]
-    if not on_plan:
-        return None
-    score = {"all": 1.0, "some": 0.5, "none": 0.0}
-    answered = [c for c in diary.checkins if c.day in days and c.meds_taken in score]
-    if len(answered) < t["min_answers"]:
-        return None
-    adherence = sum(score[c.meds_taken] for c in answered if c.meds_taken) / len(answered)
-    if adherence >= t["adherence"]:
-        return None
-    return finding(
-        "R10",
-        days=answered,
-        patient=f"Your regular medicines were taken as planned on about {adherence:.0%} of days. If "
-        f"something makes them hard to take, {WHO_ROUTINE[0].lower() + WHO_ROUTINE[1:]}",
-        clinician=f"Adherence {adherence:.0%} over {len(answered)} check-ins (< {t['adherence']:.0%}).",
-        measures={"adherence": adherence},
-    )
-
-
 def data_gap(diary: Diary, t: Thresholds) -> Finding | None:
     """R11 [DEFAULT]: fewer than 4 diary days in the last 7. Also silences R1, R2, R5, R6 (and S3, S6)."""
     logged, n = completeness(diary, 7)
@@ -374,9 +277,7 @@ FREQUENT_LIMITS = {
     "per_week": Limit(1, 50, "episodes a week, in each of two weeks running"),
     "per_28_days_night": Limit(1, 200, "night cramps in 28 days"),
 }
-DAYS = "days looked back"
-SHARE = "share of the episodes, from 0.05 to 1"
-ROUTINE_RULES = [
+PATTERN_RULES = [
     Rule(
         "R1",
         "FREQUENT_EPISODES",
@@ -418,21 +319,6 @@ ROUTINE_RULES = [
         },
     ),
     Rule(
-        "R4",
-        "SELF_CARE_INEFFECTIVE",
-        1,
-        "routine",
-        {"count": 4, "days": 14, "relief_max": 2, "share": 0.75},
-        "Mayo; MedlinePlus",
-        self_care_ineffective,
-        limits={
-            "count": Limit(1, 50, "episodes treated with self-care, at least"),
-            "days": Limit(7, 28, DAYS),
-            "relief_max": Limit(0, 10, "relief (0-10) at or below which self-care did not help"),
-            "share": Limit(0.05, 1, SHARE, whole=False),
-        },
-    ),
-    Rule(
         "R5",
         "PERSISTENT_PATTERN",
         1,
@@ -466,23 +352,6 @@ ROUTINE_RULES = [
         },
     ),
     Rule(
-        "R7",
-        "TREATMENT_TRIAL_REVIEW",
-        1,
-        "routine",
-        {"trial_days": 28, "review_every_days": 90, "due_window_days": 7, "nrs_response": 0.2, "rate_response": 0.25},
-        "Novotna 2011; MS-UK; NI Formulary",
-        treatment_trial_review,
-        recede_days=7,
-        limits={
-            "trial_days": Limit(7, 180, "days of treatment before the first review"),
-            "review_every_days": Limit(7, 365, "days between later reviews"),
-            "due_window_days": Limit(1, 30, "days a review stays due"),
-            "nrs_response": Limit(0.05, 0.9, "stiffness improvement counted as a response (share)", whole=False),
-            "rate_response": Limit(0.05, 0.9, "fall in episode rate counted as a response (share)", whole=False),
-        },
-    ),
-    Rule(
         "R8",
         "WASTING_OR_WEAKNESS_TREND",
         1,
@@ -504,20 +373,6 @@ ROUTINE_RULES = [
         needs_complete_data=True,
         limits={**FREQUENT_LIMITS, "share": Limit(0.05, 1, SHARE, whole=False)},
     ),
-    Rule(
-        "R10",
-        "ADHERENCE_GAP",
-        1,
-        "routine",
-        {"days": 14, "adherence": 0.8, "min_answers": 4},
-        "[DEFAULT]",
-        adherence_gap,
-        limits={
-            "days": Limit(7, 28, DAYS),
-            "adherence": Limit(0.05, 1, "share of doses taken below which the rule fires", whole=False),
-            "min_answers": Limit(1, 28, "check-ins answering the medicines question, at least"),
-        },
-    ),
     # A data notice recedes as soon as the missing days arrive (CLINICAL.md (a), note 5).
     Rule(
         "R11",
@@ -531,3 +386,5 @@ ROUTINE_RULES = [
         limits={"min_days": Limit(1, 7, "days of the last 7 with an entry, at least")},
     ),
 ]
+# In rule order, R1 to R11.
+ROUTINE_RULES = sorted([*PATTERN_RULES, *TREATMENT_RULES], key=lambda rule: int(rule.id[1:]))

@@ -1,0 +1,103 @@
+"""The clinician's trend report for one patient: an HTML page with SVG charts, and the same as a PDF."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+from typing import Annotated, Any, Literal
+
+from litestar import Request, Response, get
+from litestar.di import Provide
+from litestar.params import Parameter
+from litestar.response import Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.config import ROOT, Settings
+from backend.reports import services
+from backend.shared.access import require_link
+from backend.shared.caller import client_address
+from backend.shared.dependencies import provide_clinician
+from backend.shared.i18n import template_functions
+from backend.shared.principal import Principal
+from backend.shared.rendering import page
+
+# One page for the visit: smaller type, and the header bar and navigation left out.
+PDF_CSS = """@page { size: A4; margin: 10mm }
+body { font-size: 8.5pt; line-height: 1.3 } main { max-width: none; padding: 0 }
+.bar, .no-print, .skip { display: none } h1 { font-size: 14pt; margin: 0 } h2 { font-size: 10pt; margin: 6pt 0 2pt }
+.flag { padding: 2pt 4pt; margin: 2pt 0 } th, td { padding: 1pt 3pt } .chart { height: 90pt }
+.calendar td { height: 16pt }"""
+Days = Annotated[Literal[14, 28, 56, 90], Parameter(description="report period in days")]
+
+
+@get(
+    "/patients/{patient_id:uuid}/report",
+    include_in_schema=False,
+    dependencies={"clinician": Provide(provide_clinician)},
+)
+async def report_page(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    settings: Settings,
+    clinician: Principal,
+    patient_id: uuid.UUID,
+    days: Days = 28,
+) -> Template:
+    link = await require_link(db, clinician, patient_id, "view", "report.read", address=client_address(request))
+    context = await services.report_context(db, patient_id, days)
+    upcoming = await services.upcoming_appointments(db, patient_id)
+    return page(
+        request,
+        settings,
+        "report.html",
+        me=clinician,
+        can_export="export" in link.scopes,
+        can_annotate="annotate" in link.scopes,
+        can_notify="notify" in link.scopes,
+        appointments=upcoming,
+        scheduled=request.query_params.get("scheduled") == "1",
+        **context,
+    )
+
+
+@get(
+    "/patients/{patient_id:uuid}/report.pdf",
+    include_in_schema=False,
+    dependencies={"clinician": Provide(provide_clinician)},
+)
+async def report_pdf(
+    request: Request[Any, Any, Any], db: AsyncSession, clinician: Principal, patient_id: uuid.UUID, days: Days = 28
+) -> Response[bytes]:
+    await require_link(db, clinician, patient_id, "export", "report.pdf", address=client_address(request))
+    context = await services.report_context(db, patient_id, days)
+    engine: Any = request.app.template_engine
+    html = engine.get_template("report.html").render(
+        csrf_token="", me=None, pdf=True, summary_only=True, **template_functions("en"), **context
+    )
+
+    def render() -> bytes:
+        from weasyprint import CSS, HTML  # a heavy library, loaded with the first PDF rather than at start-up
+
+        pdf: bytes = HTML(string=html).write_pdf(
+            stylesheets=[CSS(filename=str(ROOT / "pwa" / "static" / "app.css")), CSS(string=PDF_CSS)]
+        )
+        return pdf
+
+    pdf = await asyncio.to_thread(render)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="spasm-report-{_slug(context["patient"].display_name)}-'
+            f'{dt.date.today().isoformat()}.pdf"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def _slug(name: str) -> str:
+    return "".join(ch if ch.isascii() and ch.isalnum() else "-" for ch in name.lower()).strip("-")[:40] or "patient"
+
+
+ROUTES: list[Any] = [report_page, report_pdf]

@@ -1,0 +1,171 @@
+"""The clinician's figures in words (pure): each count says over which window it was taken, against what, and in
+which direction, so that "11.0 (4 weeks before: 4.0)" becomes "11 episodes in the last 7 days, 4 a week in the 4 weeks
+before: up 2.8×" (a rise to 2 or more times the baseline is said as a multiple, a smaller one as a percentage).
+
+Plain values in, a sentence in the reader's language out (the catalogs and Babel's number formats): the triage list,
+the report and the PDF all call these, so the same figure is worded the same way everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from backend.shared.formats import number, percent
+from backend.shared.i18n import N_, translate
+
+BASELINE_DAYS = 28  # the 4 weeks before the window: the same baseline as the report's (summary.py)
+# Within a fifth either way the rate is "about the same": below that, a week's noise (and the R7 response cut).
+SAME_BAND = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """How a rate moved against its baseline: "up" (ratio >= 1 + SAME_BAND), "down", "same", "new" (none before),
+    or "none" (nothing in either)."""
+
+    direction: str
+    ratio: float | None
+
+
+def change(per_week: float, baseline_per_week: float | None) -> Change:
+    if not baseline_per_week:
+        return Change("new" if per_week > 0 else "none", None)
+    ratio = per_week / baseline_per_week
+    if ratio >= 1 + SAME_BAND:
+        return Change("up", ratio)
+    if ratio <= 1 - SAME_BAND:
+        return Change("down", ratio)
+    return Change("same", ratio)
+
+
+def change_words(c: Change, language: str) -> str:
+    """up 4× / up 50% / down 60% / about the same / new: none in the 4 weeks before."""
+    if c.direction == "new":
+        return translate(language, N_("new: none in the 4 weeks before"))
+    if c.direction == "none":
+        return translate(language, N_("none before either"))
+    if c.direction == "same" or c.ratio is None:
+        return translate(language, N_("about the same"))
+    if c.direction == "up":
+        if c.ratio >= 2:
+            return translate(language, N_("up %(n)s×")) % {"n": number(c.ratio, language)}
+        return translate(language, N_("up %(n)s")) % {"n": percent(c.ratio - 1, language)}
+    return translate(language, N_("down %(n)s")) % {"n": percent(1 - c.ratio, language)}
+
+
+def episodes_in_window(count: int, days: int, language: str) -> str:
+    """12 episodes in the last 7 days."""
+    words = (
+        N_("%(n)s episode in the last %(days)s days") if count == 1 else N_("%(n)s episodes in the last %(days)s days")
+    )
+    return translate(language, words) % {"n": number(count, language, 0), "days": days}
+
+
+def triage_figure(count: int, days: int, baseline_per_week: float | None, language: str) -> str:
+    """The triage list's episode figure, labelled against its window and the 4 weeks before, with its direction:
+    "12 episodes in the last 7 days, 3 a week in the 4 weeks before: up 4×". For a window other than a week the
+    window's own weekly rate is said too, so that the comparison is rate against rate."""
+    per_week = count * 7 / days
+    c = change(per_week, baseline_per_week)
+    head = episodes_in_window(count, days, language)
+    if days != 7:
+        head += " " + translate(language, N_("(%(n)s a week)")) % {"n": number(per_week, language)}
+    if not baseline_per_week:
+        return f"{head}: {change_words(c, language)}"
+    before = translate(language, N_("%(n)s a week in the 4 weeks before")) % {"n": number(baseline_per_week, language)}
+    return f"{head}, {before}: {change_words(c, language)}"
+
+
+def days_logged_words(logged: int, days: int, language: str) -> str:
+    """5 of the last 7 days logged."""
+    return translate(language, N_("%(n)s of the last %(days)s days logged")) % {
+        "n": number(logged, language, 0),
+        "days": days,
+    }
+
+
+URGENCY_WORDS = {
+    "urgent": N_("Urgent because"),
+    "soon": N_("Soon because"),
+    "routine": N_("Routine"),
+}
+
+
+def attention_words(urgency: str | None, reason: str | None, more: int, language: str) -> str:
+    """Why a patient is high on the list, in words: "Urgent because: <the flag's clinician wording>"."""
+    if urgency is None or reason is None:
+        return translate(language, N_("Nothing open"))
+    head = translate(language, URGENCY_WORDS.get(urgency, urgency))
+    text = f"{head}: {reason}"
+    if more:
+        words = N_("(and %(n)s more flag)") if more == 1 else N_("(and %(n)s more flags)")
+        text += " " + translate(language, words) % {"n": more}
+    return text
+
+
+# ---- the treatment-response line -------------------------------------------------------------------------------
+
+
+def response_words(
+    *,
+    name: str,
+    start: str,
+    end: str,
+    after_days: int,
+    basis: str | None,
+    before_stiffness: float | None,
+    after_stiffness: float | None,
+    before_per_week: float,
+    after_per_week: float,
+    improvement: float | None,
+    verdict: str,
+    language: str,
+) -> str:
+    """R7's before-and-after in one sentence that says which figure the verdict rests on, so that a fall in episodes
+    never reads as contradicting a "no meaningful response" on stiffness: the basis comes first with its change and
+    the cut it was held to, the other figure follows as context."""
+    head = translate(
+        language, N_("%(name)s, started %(start)s: the 14 days before the start against the %(n)s days ending %(end)s.")
+    ) % {
+        "name": name,
+        "start": start,
+        "n": after_days,
+        "end": end,
+    }
+    stiff = translate(language, N_("stiffness %(before)s → %(after)s (0-10)")) % {
+        "before": number(before_stiffness, language) if before_stiffness is not None else "–",
+        "after": number(after_stiffness, language) if after_stiffness is not None else "–",
+    }
+    rate = translate(language, N_("episodes %(before)s → %(after)s a week")) % {
+        "before": number(before_per_week, language),
+        "after": number(after_per_week, language),
+    }
+    if basis == "stiffness":
+        main, other = stiff, rate
+    else:
+        main, other = rate, stiff
+    body = translate(language, N_("Judged on %(main)s")) % {"main": main}
+    if improvement is not None:
+        moved = N_("%(n)s better") if improvement >= 0 else N_("%(n)s worse")
+        body += " (" + translate(language, moved) % {"n": percent(abs(improvement), language)} + ")"
+    body += "; " + translate(language, N_("for context, %(other)s.")) % {"other": other}
+    return f"{head} {body} {translate(language, N_('Verdict'))}: {verdict_words(verdict, basis, language)}"
+
+
+VERDICTS = {
+    "too early": N_("too early to judge (under 28 days)"),
+    "not assessable": N_("not assessable (no ratings or episodes before the start)"),
+    "clinically important": N_("clinically important: stiffness at least 30% better"),
+    "responder": N_("a response: at least %(cut)s better"),
+    "no meaningful response": N_("no meaningful response: less than %(cut)s better"),
+}
+
+
+def verdict_words(verdict: str, basis: str | None, language: str) -> str:
+    """The rule's verdict (measures.treatment_response, R7) with the cut it was held to: 20% for stiffness, 25% for
+    the episode rate (CLINICAL.md: Novotna 2011, the quinine effect size)."""
+    cut = percent(0.2 if basis == "stiffness" else 0.25, language)
+    for start, words in VERDICTS.items():
+        if verdict.startswith(start):
+            return translate(language, words) % {"cut": cut}
+    return verdict

@@ -14,11 +14,12 @@ from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.config import ROOT, Settings
-from backend.reports import services
+from backend.reports import evidence_pages, services
 from backend.shared.access import require_link
 from backend.shared.caller import client_address
 from backend.shared.dependencies import provide_clinician
-from backend.shared.i18n import template_functions
+from backend.shared.formats import Formats
+from backend.shared.i18n import best_language, template_functions
 from backend.shared.principal import Principal
 from backend.shared.rendering import page
 
@@ -27,7 +28,10 @@ PDF_CSS = """@page { size: A4; margin: 10mm }
 body { font-size: 8.5pt; line-height: 1.3 } main { max-width: none; padding: 0 }
 .bar, .no-print, .skip { display: none } h1 { font-size: 14pt; margin: 0 } h2 { font-size: 10pt; margin: 6pt 0 2pt }
 .flag { padding: 2pt 4pt; margin: 2pt 0 } th, td { padding: 1pt 3pt } .chart { height: 90pt }
-.calendar td { height: 16pt }"""
+.calendar td { height: 18pt; padding: 0 2pt } .calendar .count { font-size: 10pt; font-weight: 700; display: block;
+  text-align: center } .calendar .date { font-size: 5.5pt; color: #555 } .calendar td.outside { background: #f3f3f3 }
+.response-line { margin: 2pt 0 } .zone-line { margin: 2pt 0 } p { margin: 3pt 0 } ul { margin: 2pt 0 }
+.numbers th { width: 25% }"""
 Days = Annotated[Literal[14, 28, 56, 90], Parameter(description="report period in days")]
 
 
@@ -45,12 +49,14 @@ async def report_page(
     days: Days = 28,
 ) -> Template:
     link = await require_link(db, clinician, patient_id, "view", "report.read", address=client_address(request))
-    context = await services.report_context(db, patient_id, days)
+    language = best_language(request.headers.get("accept-language"))
+    context = await services.report_context(db, patient_id, days, language)
     upcoming = await services.upcoming_appointments(db, patient_id)
     return page(
         request,
         settings,
         "report.html",
+        language=language,
         me=clinician,
         can_export="export" in link.scopes,
         can_annotate="annotate" in link.scopes,
@@ -70,10 +76,17 @@ async def report_pdf(
     request: Request[Any, Any, Any], db: AsyncSession, clinician: Principal, patient_id: uuid.UUID, days: Days = 28
 ) -> Response[bytes]:
     await require_link(db, clinician, patient_id, "export", "report.pdf", address=client_address(request))
-    context = await services.report_context(db, patient_id, days)
+    language = best_language(request.headers.get("accept-language"))
+    context = await services.report_context(db, patient_id, days, language)
     engine: Any = request.app.template_engine
     html = engine.get_template("report.html").render(
-        csrf_token="", me=None, pdf=True, summary_only=True, **template_functions("en"), **context
+        csrf_token="",
+        me=None,
+        pdf=True,
+        summary_only=True,
+        fmt=Formats(language),
+        **template_functions(language),
+        **context,
     )
 
     def render() -> bytes:
@@ -100,4 +113,4 @@ def _slug(name: str) -> str:
     return "".join(ch if ch.isascii() and ch.isalnum() else "-" for ch in name.lower()).strip("-")[:40] or "patient"
 
 
-ROUTES: list[Any] = [report_page, report_pdf]
+ROUTES: list[Any] = [report_page, report_pdf, *evidence_pages.ROUTES]

@@ -155,7 +155,7 @@ def response_words(
 VERDICTS = {
     "too early": N_("too early to judge (under 28 days)"),
     "not assessable": N_("not assessable (no ratings or episodes before the start)"),
-    "clinically important": N_("clinically important: stiffness at least 30% better"),
+    "clinically important": N_("clinically important: stiffness at least 30%% better"),
     "responder": N_("a response: at least %(cut)s better"),
     "no meaningful response": N_("no meaningful response: less than %(cut)s better"),
 }
@@ -169,3 +169,52 @@ def verdict_words(verdict: str, basis: str | None, language: str) -> str:
         if verdict.startswith(start):
             return translate(language, words) % {"cut": cut}
     return verdict
+
+
+# ---- the Penn Spasm Frequency Scale in words (CLINICAL.md 1.1) ----------------------------------------------------
+
+PENN_FREQUENCY = {
+    0: N_("0, no spasms"),
+    1: N_("1, mild spasms only when stimulated"),
+    2: N_("2, infrequent full spasms, less than once an hour"),
+    3: N_("3, spasms more than once an hour"),
+    4: N_("4, spasms more than 10 times an hour"),
+}
+PENN_SEVERITY = {1: N_("mild"), 2: N_("moderate"), 3: N_("severe")}
+
+
+def penn_words(frequency: int, severity: int | None, language: str) -> tuple[str, str | None]:
+    """A Penn rating as words: "2, infrequent full spasms, less than once an hour" and "moderate" (severity is
+    asked only when there are spasms, so it may be None)."""
+    freq = translate(language, PENN_FREQUENCY[frequency]) if frequency in PENN_FREQUENCY else str(frequency)
+    sev = translate(language, PENN_SEVERITY[severity]) if severity in PENN_SEVERITY else None
+    return freq, sev
+
+
+# ---- flags in words ----------------------------------------------------------------------------------------------
+
+URGENCY = {"urgent": N_("Urgent"), "soon": N_("Soon"), "routine": N_("Routine")}
+STATUS = {
+    "open": N_("open"),
+    "acknowledged": N_("acknowledged"),
+    "snoozed": N_("snoozed"),
+    "resolved": N_("resolved"),
+}
+# What happened to a flag (flags.models.FlagEvent.action), in words.
+EVENTS = {
+    "raised": N_("raised"),
+    "raised-again": N_("raised again on newer entries"),
+    "updated": N_("updated with new entries"),
+    "new-evidence": N_("reopened by new entries"),
+    "acknowledged": N_("acknowledged"),
+    "snoozed": N_("snoozed"),
+    "snooze-ended": N_("snooze ended"),
+    "resolved": N_("resolved"),
+    "auto-resolved": N_("closed by itself"),
+    "read": N_("read by the patient"),
+    "checklist-done": N_("trigger checklist done by the patient"),
+}
+
+
+def words_of(table: dict[str, str], code: str, language: str) -> str:
+    return translate(language, table[code]) if code in table else code.replace("-", " ")

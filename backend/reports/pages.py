@@ -24,14 +24,15 @@ from backend.shared.principal import Principal
 from backend.shared.rendering import page
 
 # One page for the visit: smaller type, and the header bar and navigation left out.
-PDF_CSS = """@page { size: A4; margin: 10mm }
-body { font-size: 8.5pt; line-height: 1.3 } main { max-width: none; padding: 0 }
-.bar, .no-print, .skip { display: none } h1 { font-size: 14pt; margin: 0 } h2 { font-size: 10pt; margin: 6pt 0 2pt }
-.flag { padding: 2pt 4pt; margin: 2pt 0 } th, td { padding: 1pt 3pt } .chart { height: 90pt }
-.calendar td { height: 18pt; padding: 0 2pt } .calendar .count { font-size: 10pt; font-weight: 700; display: block;
-  text-align: center } .calendar .date { font-size: 5.5pt; color: #555 } .calendar td.outside { background: #f3f3f3 }
-.response-line { margin: 2pt 0 } .zone-line { margin: 2pt 0 } p { margin: 3pt 0 } ul { margin: 2pt 0 }
-.numbers th { width: 25% }"""
+PDF_CSS = """@page { size: A4; margin: 9mm 10mm }
+body { font-size: 8pt; line-height: 1.25 } main { max-width: none; padding: 0 }
+.bar, .no-print, .skip { display: none } h1 { font-size: 13pt; margin: 0 } h2 { font-size: 9.5pt; margin: 5pt 0 1pt }
+p { margin: 2pt 0 } ul { margin: 1pt 0 } .flag { padding: 1pt 4pt; margin: 1pt 0 } th, td { padding: 0.5pt 3pt }
+.chart { height: 62pt } .numbers th { width: 25% }
+.calendar td { height: 15pt; padding: 0 2pt } .calendar th { padding: 0 2pt }
+.calendar .count { font-size: 9.5pt; font-weight: 700; display: block; text-align: center; line-height: 1 }
+.calendar .date { font-size: 5.5pt; color: #555; line-height: 1 } .calendar td.outside { background: #f3f3f3 }
+.methods { font-size: 6.5pt; line-height: 1.2 } .methods h2 { font-size: 7.5pt; margin: 3pt 0 0 }"""
 Days = Annotated[Literal[14, 28, 56, 90], Parameter(description="report period in days")]
 
 

@@ -19,7 +19,7 @@ from backend.diary.catalog import CONDITIONS
 from backend.diary.models import CheckIn, Episode, PatientProfile, PennRating, Regimen
 from backend.diary.records import zone_of
 from backend.flags.diaries import load_diary
-from backend.flags.engine import RULE_SET_VERSION
+from backend.flags.engine import RULE_SET_VERSION, RULES, thresholds_for
 from backend.flags.measures import psfs_band_from_log
 from backend.flags.models import Flag
 from backend.flags.reading import flag_histories, rule_failures
@@ -45,7 +45,7 @@ DAY_PART_WORDS = {
 async def report_context(db: AsyncSession, patient_id: uuid.UUID, days: int, language: str = "en") -> dict[str, Any]:
     """Everything the report page and its PDF show, in the reader's language and on the patient's clock."""
     now = utcnow()
-    diary, _ = await load_diary(db, patient_id, now, window_days=days + 28)
+    diary, overrides = await load_diary(db, patient_id, now, window_days=days + 28)
     user = await db.get(User, patient_id)
     profile = await db.get(PatientProfile, patient_id)
     first = diary.today - dt.timedelta(days=days - 1)
@@ -79,7 +79,7 @@ async def report_context(db: AsyncSession, patient_id: uuid.UUID, days: int, lan
             labels.append((noon, translate(language, N_("%(day)s (check-in)")) % {"day": fmt.day(c.day)}, c.note))
     labels.sort(key=lambda x: x[0])
     notes = [(at, text) for at, _, text in labels]
-    report = summary.build(diary, days, notes)
+    report = summary.build(diary, days, notes, thresholds_for(RULES["R7"], overrides))
     flags = (await db.execute(select(Flag).where(Flag.patient_id == patient_id))).scalars().all()
     shown = sorted(
         [f for f in flags if f.status != "resolved" or (f.resolved_at and f.resolved_at.date() >= first)],
@@ -136,6 +136,7 @@ async def report_context(db: AsyncSession, patient_id: uuid.UUID, days: int, lan
             after_per_week=trial.response.after_per_week,
             improvement=trial.response.improvement,
             verdict=trial.response.verdict,
+            cut=trial.nrs_cut if trial.response.basis == "stiffness" else trial.rate_cut,
             language=language,
         )
         + " "

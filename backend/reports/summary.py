@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from backend.diary.catalog import BODY_SITES, TREATMENTS, TRIGGERS
@@ -58,6 +59,8 @@ class Trial:
     plan: Plan
     response: TreatmentResponse
     next_review: dt.date
+    nrs_cut: float  # the improvement that counts as a response, on stiffness and on the episode rate
+    rate_cut: float
 
 
 @dataclass(frozen=True)
@@ -109,7 +112,14 @@ class Report:
     notes: list[tuple[dt.datetime, str]] = field(default_factory=list)
 
 
-def build(diary: Diary, days: int, notes: list[tuple[dt.datetime, str]] | None = None) -> Report:
+def build(
+    diary: Diary,
+    days: int,
+    notes: list[tuple[dt.datetime, str]] | None = None,
+    trial: Mapping[str, float] | None = None,
+) -> Report:
+    """The report of the ``days`` ending today. ``trial`` is rule R7's thresholds for this patient (trial_days,
+    nrs_response, rate_response), so that the treatment-response line holds the same cuts as the R7 flag."""
     last = diary.today
     first = last - dt.timedelta(days=days - 1)
     baseline_first = first - dt.timedelta(days=28)
@@ -172,12 +182,23 @@ def build(diary: Diary, days: int, notes: list[tuple[dt.datetime, str]] | None =
     score = {"all": 1.0, "some": 0.5, "none": 0.0}
     trials: list[Trial] = []
     for plan in diary.plans:
-        if not first <= plan.start <= last:
+        # A plan started in the period, or shortly before it: its 14 days before the start lie within what the
+        # report reads (the period and the 28 days before), so its line is computed on the same diary as the rest.
+        if not first - dt.timedelta(days=14) <= plan.start <= last or (plan.stop is not None and plan.stop < first):
             continue
         # The same windows and verdict as rule R7 (measures.treatment_response): the report never contradicts it.
         age = (last - plan.start).days
         review = plan.start + dt.timedelta(days=28 if age < 28 else 28 + 90 * ((age - 28) // 90 + 1))
-        trials.append(Trial(plan, treatment_response(diary, plan.start, last), review))
+        cuts = dict(trial or {})
+        response = treatment_response(
+            diary,
+            plan.start,
+            last,
+            trial_days=int(cuts.get("trial_days", 28)),
+            nrs_response=cuts.get("nrs_response", 0.2),
+            rate_response=cuts.get("rate_response", 0.25),
+        )
+        trials.append(Trial(plan, response, review, cuts.get("nrs_response", 0.2), cuts.get("rate_response", 0.25)))
     return Report(
         first=first,
         last=last,

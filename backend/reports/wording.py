@@ -119,6 +119,7 @@ def response_words(
     after_per_week: float,
     improvement: float | None,
     verdict: str,
+    cut: float,
     language: str,
 ) -> str:
     """R7's before-and-after in one sentence that says which figure the verdict rests on, so that a fall in episodes
@@ -149,7 +150,8 @@ def response_words(
         moved = N_("%(n)s better") if improvement >= 0 else N_("%(n)s worse")
         body += " (" + translate(language, moved) % {"n": percent(abs(improvement), language)} + ")"
     body += "; " + translate(language, N_("for context, %(other)s.")) % {"other": other}
-    return f"{head} {body} {translate(language, N_('Verdict'))}: {verdict_words(verdict, basis, language)}"
+    verdict = translate(language, N_("Verdict: %(words)s")) % {"words": verdict_words(verdict, cut, language)}
+    return f"{head} {body} {verdict}"
 
 
 VERDICTS = {
@@ -161,13 +163,12 @@ VERDICTS = {
 }
 
 
-def verdict_words(verdict: str, basis: str | None, language: str) -> str:
-    """The rule's verdict (measures.treatment_response, R7) with the cut it was held to: 20% for stiffness, 25% for
-    the episode rate (CLINICAL.md: Novotna 2011, the quinine effect size)."""
-    cut = percent(0.2 if basis == "stiffness" else 0.25, language)
+def verdict_words(verdict: str, cut: float, language: str) -> str:
+    """The rule's verdict (measures.treatment_response, R7) with the cut it was held to: the patient's R7 thresholds
+    (by default 20% better stiffness, CLINICAL.md: Novotna 2011)."""
     for start, words in VERDICTS.items():
         if verdict.startswith(start):
-            return translate(language, words) % {"cut": cut}
+            return translate(language, words) % {"cut": percent(cut, language)}
     return verdict
 
 

@@ -154,3 +154,86 @@ async def test_penn_in_words_and_the_report_in_spanish(app: Litestar, browser: A
     spanish = text_of((await page(doctor, f"/patients/{pid}/report", **{"accept-language": "es"})).text)
     assert "Cifras clave frente a la línea base" in spanish
     assert "hora de España (Madrid)" in spanish
+
+
+async def a_treated_month(patient: Api) -> None:
+    """Baclofen started 30 days ago; 3 episodes a day (fatigue, heat) in the 14 days before, 1 a day since; stiffness
+    5 before and about 4.8 since (a few per cent better: no meaningful response on stiffness, though the episodes fell by two thirds);
+    medicines all taken on odd days back, some on even ones: 14 + 13 halves over the 27 answered days = 76%."""
+    today = dt.datetime.now(MADRID).replace(hour=10, minute=0, second=0, microsecond=0)
+    start = (today - dt.timedelta(days=30)).date()
+    plan = {"kind": "muscle_relaxant", "name": "Baclofen", "dose": "10 mg", "start_date": start.isoformat()}
+    assert (await patient.put(f"/api/v1/regimens/{uuid.uuid4()}", json=plan)).status_code in {200, 201}
+    for days_ago in range(1, 45):
+        day = today - dt.timedelta(days=days_ago)
+        before = day.date() < start
+        for i in range(3 if before else 1):
+            body = {
+                "kind": "spasm",
+                "started_at": (day + dt.timedelta(hours=i)).isoformat(),
+                "intensity": 5,
+                "duration_seconds": 60,
+                "body_sites": [{"site": "calf", "side": "left"}],
+                "triggers": ["fatigue", "heat"] if i == 0 else ["fatigue"],
+            }
+            assert (await patient.put(f"/api/v1/episodes/{uuid.uuid4()}", json=body)).status_code == 201
+        checkin: dict[str, Any] = {"no_episodes": False, "stiffness": 4 if not before and days_ago % 5 == 0 else 5}
+        if days_ago <= 28:
+            checkin["meds_taken"] = "all" if days_ago % 2 else "some"
+        assert (await patient.put(f"/api/v1/checkins/{day.date().isoformat()}", json=checkin)).status_code in {200, 201}
+
+
+async def test_the_pdf_has_the_plan_adherence_triggers_response_calendar_and_zone(
+    app: Litestar, browser: Any, patient: Api, tmp_path: Any
+) -> None:
+    import os
+    import subprocess
+    from pathlib import Path
+
+    doctor: Api = await browser()
+    await doctor.register("clinician")
+    await make_link(app, patient, doctor, "active", ALL)
+    await a_treated_month(patient)
+    pid = patient.user["id"]  # type: ignore[index]
+    words = text_of((await page(doctor, f"/patients/{pid}/report?days=56")).text)
+    # The line says which figure the verdict rests on, so a fall in episodes does not read as a contradiction.
+    assert re.search(
+        r"Judged on stiffness [\d.]+ → [\d.]+ \(0-10\) \(\d+% better\); for context, episodes 21 → 6.5 a week", words
+    ), words
+    assert "Verdict: no meaningful response: less than 20% better" in words
+    for lang, needles in {
+        "en": [
+            "Baclofen",
+            "10 mg",
+            "Regular medicines taken as planned: 76%",
+            "Most often: Tiredness",
+            "Being hot",
+            "Judged on stiffness",
+            "Europe/Madrid",
+            "Episodes each day of the period",
+        ],
+        "es": [
+            "Baclofen",
+            "Medicación habitual tomada según lo previsto: el 76%",
+            "Los más frecuentes:",
+            "Cansancio (27)",
+            "Valorado según rigidez",
+            "Europe/Madrid",
+        ],
+    }.items():
+        response = await doctor.client.get(f"/patients/{pid}/report.pdf?days=28", headers={"accept-language": lang})
+        assert response.status_code == 200
+        pdf = tmp_path / f"report-{lang}.pdf"
+        pdf.write_bytes(response.content)
+        if shots := os.environ.get("SPASM_SCREENSHOTS"):  # to look at
+            Path(shots).mkdir(parents=True, exist_ok=True)
+            subprocess.run(
+                ["pdftoppm", "-png", "-r", "80", str(pdf), str(Path(shots) / f"report-pdf-{lang}")], check=True
+            )
+        text = " ".join(
+            subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout.split()
+        )
+        for needle in needles:
+            assert needle in text, (lang, needle, text)
+        info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+        assert re.search(r"^Pages:\s+1$", info, re.M), info

@@ -13,7 +13,7 @@ BAR_AREA = 26
 def sparkline(counts: list[int], first_label: str, last_label: str, title: str) -> Markup:
     """Daily counts as small bars, with the highest count written at the top and the first and last day below."""
     n = max(1, len(counts))
-    bar = max(4, min(12, 150 // n))
+    bar = max(4, min(18, 150 // n))
     pad = 2
     width = n * bar + 2 * pad
     top = max([*counts, 1])

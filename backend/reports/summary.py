@@ -234,7 +234,8 @@ def build(
         share_at_night=(parts.get("During sleep", 0) / len(eps)) if eps else None,
         sites=sites.most_common(),
         triggers=[
-            (TRIGGERS[t], n, statistics.mean(trig_intensity[t]), t in INFECTION_AND_BODY) for t, n in trig.most_common()
+            (TRIGGERS[t], n, statistics.mean(trig_intensity[t]), t in INFECTION_AND_BODY)
+            for t, n in sorted(trig.items(), key=lambda item: (-item[1], item[0]))  # ties in a fixed order
         ],
         share_no_trigger=len(no_trigger) / len(eps) if eps else None,
         treatments=[

@@ -206,8 +206,7 @@ async def test_the_pdf_has_the_plan_adherence_triggers_response_calendar_and_zon
             "Baclofen",
             "10 mg",
             "Regular medicines taken as planned: 76%",
-            "Most often: Tiredness",
-            "Being hot",
+            "Most often: Tiredness (27), Being hot (27).",  # a tie, in the codes' order (fatigue, heat)
             "Judged on stiffness",
             "Europe/Madrid",
             "Episodes each day of the period",

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import uuid
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from litestar import Request, Response, get
 from litestar.di import Provide
@@ -17,6 +18,7 @@ from backend.config import ROOT, Settings
 from backend.reports import evidence_pages, services
 from backend.shared.access import require_link
 from backend.shared.caller import client_address
+from backend.shared.checks import known_time_zone
 from backend.shared.dependencies import provide_clinician
 from backend.shared.formats import Formats
 from backend.shared.i18n import best_language, template_functions
@@ -53,6 +55,12 @@ async def report_page(
     language = best_language(request.headers.get("accept-language"))
     context = await services.report_context(db, patient_id, days, language)
     upcoming = await services.upcoming_appointments(db, patient_id)
+    # The clinician's own zone, where they name one and it differs from the patient's: the service keeps none for
+    # clinicians, so the page asks (a plain GET field) and shows follow-ups on both clocks.
+    typed_zone = (request.query_params.get("my_zone") or "").strip()[:64]
+    my_zone = ZoneInfo(typed_zone) if typed_zone and known_time_zone(typed_zone) else None
+    if my_zone is not None and my_zone.key == context["zone"].key:
+        my_zone = None
     return page(
         request,
         settings,
@@ -64,6 +72,9 @@ async def report_page(
         can_notify="notify" in link.scopes,
         appointments=upcoming,
         scheduled=request.query_params.get("scheduled") == "1",
+        my_zone=my_zone,
+        typed_zone=typed_zone,
+        zone_unknown=bool(typed_zone) and my_zone is None and typed_zone != context["zone"].key,
         **context,
     )
 

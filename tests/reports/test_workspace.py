@@ -10,6 +10,7 @@ import html as html_module
 import re
 import uuid
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from litestar import Litestar
 
@@ -236,3 +237,25 @@ async def test_the_pdf_has_the_plan_adherence_triggers_response_calendar_and_zon
             assert needle in text, (lang, needle, text)
         info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
         assert re.search(r"^Pages:\s+1$", info, re.M), info
+
+
+async def test_the_clinicians_own_zone_is_shown_beside_the_patients_where_it_differs(
+    app: Litestar, browser: Any, patient: Api
+) -> None:
+    doctor: Api = await browser()
+    await doctor.register("clinician")
+    await make_link(app, patient, doctor, "active", ALL)
+    pid = patient.user["id"]  # type: ignore[index]
+    day = (dt.datetime.now(MADRID) + dt.timedelta(days=10)).date()
+    await submit(doctor, f"/patients/{pid}/appointments", {"starts_at": f"{day.isoformat()}T10:30"})
+    at = dt.datetime.combine(day, dt.time(10, 30), MADRID)
+    in_london = at.astimezone(ZoneInfo("Europe/London"))
+    words = text_of((await page(doctor, f"/patients/{pid}/report?my_zone=Europe/London")).text)
+    assert (
+        f"10:30 {at.tzname()} ({day.day} {day.strftime('%b')} {day.year}, {in_london:%H:%M} {in_london.tzname()} in your zone, Europe/London)"
+        in words
+    )
+    same = text_of((await page(doctor, f"/patients/{pid}/report?my_zone=Europe/Madrid")).text)
+    assert "in your zone" not in same
+    unknown = (await page(doctor, f"/patients/{pid}/report?my_zone=Mars/Olympus")).text
+    assert "That time zone is unknown" in unknown and "in your zone" not in unknown

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import User
 from backend.care import triage
-from backend.care.schemas import MUSCLE_GROUPS, AshworthIn
+from backend.care.ashworth_words import GRADES, GROUPS, SIDES
+from backend.care.schemas import AshworthIn
 from backend.config import Settings
 from backend.db import utcnow
 from backend.shared import forms
@@ -26,30 +27,6 @@ from backend.shared.problems import Problem
 from backend.shared.rendering import page
 
 CLINICIAN = {"clinician": Provide(provide_clinician)}
-GROUPS = {
-    "elbow_flexors": N_("Elbow flexors"),
-    "elbow_extensors": N_("Elbow extensors"),
-    "wrist_flexors": N_("Wrist flexors"),
-    "finger_flexors": N_("Finger flexors"),
-    "shoulder_adductors": N_("Shoulder adductors"),
-    "hip_flexors": N_("Hip flexors"),
-    "hip_adductors": N_("Hip adductors"),
-    "knee_flexors": N_("Knee flexors"),
-    "knee_extensors": N_("Knee extensors"),
-    "ankle_plantarflexors": N_("Ankle plantarflexors"),
-    "other": N_("Other"),
-}
-assert set(GROUPS) == set(MUSCLE_GROUPS)
-SIDES = {"left": N_("Left"), "right": N_("Right")}
-# The Modified Ashworth Scale (Bohannon and Smith 1987; CLINICAL.md 1.4), each grade in words.
-GRADES = {
-    "0": N_("0: no increase in muscle tone"),
-    "1": N_("1: slight increase, a catch and release or minimal resistance at the end of the range"),
-    "1+": N_("1+: slight increase, a catch followed by minimal resistance through less than half the range"),
-    "2": N_("2: more marked increase through most of the range, but the part moves easily"),
-    "3": N_("3: considerable increase, passive movement difficult"),
-    "4": N_("4: the part is rigid in flexion or extension"),
-}
 FIELDS = {
     "muscle_group": N_("Muscle group"),
     "side": N_("Side"),

@@ -13,9 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import User
+from backend.care.ashworth_words import GROUPS, SIDES
 from backend.care.models import AshworthGrade
 from backend.db import utcnow
 from backend.diary.catalog import CONDITIONS
+from backend.diary.display import where_text
 from backend.diary.models import CheckIn, Episode, PatientProfile, PennRating, Regimen
 from backend.diary.records import zone_of
 from backend.flags.diaries import load_diary
@@ -158,7 +160,10 @@ async def report_context(db: AsyncSession, patient_id: uuid.UUID, days: int, lan
         "flags": shown,
         "penn": [(p.week, *wording.penn_words(p.frequency, p.severity, language)) for p in penn],
         "plan_rows": plan_rows,
-        "ashworth": ashworth,
+        "ashworth": [
+            (t(GROUPS.get(g.muscle_group, g.muscle_group)), t(SIDES.get(g.side, g.side)), g.grade, g.assessed_on)
+            for g in ashworth
+        ],
         "one_day": dt.timedelta(days=1),
         "rule_set": RULE_SET_VERSION,
         "histories": histories,
@@ -168,6 +173,7 @@ async def report_context(db: AsyncSession, patient_id: uuid.UUID, days: int, lan
         "conditions": ", ".join(t(CONDITIONS[c]) for c in (profile.conditions if profile else [])),
         "psfs_from_log": psfs_band_from_log(diary),
         "psfs_from_log_words": wording.penn_words(psfs_band_from_log(diary), None, language)[0],
+        "sites": [(where_text(language, [{"site": s, "side": side}]), n) for s, side, n in report.sites],
         "top_triggers": [(t(label), n) for label, n, _, _ in report.triggers[:3]],
         "weekly_title": weekly_title,
         "urgency_words": {k: t(v) for k, v in wording.URGENCY.items()},

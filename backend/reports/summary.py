@@ -102,7 +102,7 @@ class Report:
     day_parts: list[tuple[str, int]]
     hours: list[int]
     share_at_night: float | None
-    sites: list[tuple[str, int]]
+    sites: list[tuple[str, str, int]]  # (body site code, side, episodes), most first
     triggers: list[tuple[str, int, float, bool]]  # label, count, mean intensity, infection/bowel/bladder/skin
     share_no_trigger: float | None
     treatments: list[tuple[str, int, float | None, float | None]]  # label, episodes, median relief, median minutes
@@ -160,7 +160,7 @@ def build(
     hours = [0] * 24
     for e in eps:
         hours[e.local_start.hour] += 1
-    sites = Counter(f"{BODY_SITES[s][0]} ({side})" for e in eps for s, side in e.sites if s in BODY_SITES)
+    sites = Counter((s, side) for e in eps for s, side in e.sites if s in BODY_SITES)
     trig = Counter(t for e in eps for t in e.triggers if t != "none_known")
     trig_intensity: dict[str, list[int]] = {}
     for e in eps:
@@ -232,7 +232,7 @@ def build(
         day_parts=[(name, parts.get(name, 0)) for name in [p[0] for p in DAY_PARTS] + ["During sleep"]],
         hours=hours,
         share_at_night=(parts.get("During sleep", 0) / len(eps)) if eps else None,
-        sites=sites.most_common(),
+        sites=[(s, side, n) for (s, side), n in sorted(sites.items(), key=lambda item: (-item[1], item[0]))],
         triggers=[
             (TRIGGERS[t], n, statistics.mean(trig_intensity[t]), t in INFECTION_AND_BODY)
             for t, n in sorted(trig.items(), key=lambda item: (-item[1], item[0]))  # ties in a fixed order

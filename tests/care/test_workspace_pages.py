@@ -5,6 +5,7 @@ Modified Ashworth grades."""
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 from litestar import Litestar
@@ -118,3 +119,40 @@ async def test_ashworth_1_plus_is_recorded_and_a_future_date_is_refused(
     assert saved.status_code == 303
     history = text_of((await page(doctor, saved.headers["location"])).text)
     assert "5 Jan 2026 Elbow flexors Left 1+ Dr Tone" in history
+
+
+async def test_every_clinician_page_is_audited_and_a_view_only_link_offers_no_download(
+    app: Litestar, browser: Any, patient: Api
+) -> None:
+    from sqlalchemy import select
+
+    from backend.shared.audit import AuditEvent
+
+    doctor: Api = await browser()
+    await doctor.register("clinician")
+    await make_link(app, patient, doctor, "active", ["view"])
+    pid = patient.user["id"]  # type: ignore[index]
+    await log(patient, 1, duration_seconds=15 * 60)  # U1
+    flag = (await doctor.get(f"/api/v1/patients/{pid}/flags")).json()[0]
+    report = await page(doctor, f"/patients/{pid}/report")
+    assert "The patient has not allowed export" in report.text and "/export/csv" not in report.text
+    for path in (
+        "/",
+        f"/patients/{pid}/flags/{flag['id']}",
+        f"/patients/{pid}/episodes/{flag['evidence_episodes'][0]}",
+        f"/patients/{pid}/thresholds",
+        f"/patients/{pid}/ashworth",
+    ):
+        assert (await page(doctor, path)).status_code == 200, path
+    assert (await doctor.get(f"/api/v1/patients/{pid}/export/csv")).status_code == 404
+    async with app.state.sessionmaker() as db:
+        rows = await db.execute(
+            select(AuditEvent.action, AuditEvent.outcome).where(
+                AuditEvent.patient_id == uuid.UUID(pid),
+                AuditEvent.actor_id == uuid.UUID(doctor.user["id"]),  # type: ignore[index]
+            )
+        )
+        seen = {(action, outcome) for action, outcome in rows.all()}
+    for action in ("report.read", "triage.read", "flags.read", "diary.read", "thresholds.read", "ashworth.read"):
+        assert (action, "success") in seen, (action, seen)
+    assert ("export.csv", "success") not in seen

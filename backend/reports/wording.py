@@ -212,8 +212,8 @@ EVENTS = {
     "snooze-ended": N_("snooze ended"),
     "resolved": N_("resolved"),
     "auto-resolved": N_("closed by itself"),
-    "read": N_("read by the patient"),
-    "checklist-done": N_("trigger checklist done by the patient"),
+    "read": N_("read"),
+    "checklist-done": N_("trigger checklist done"),
 }
 
 

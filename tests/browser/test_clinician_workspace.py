@@ -121,7 +121,7 @@ def test_a_new_clinician_works_through_a_patients_diary(
     laptop.get_by_role("button", name="Resolve").click()
     expect(laptop.locator(".resolution")).to_contain_text("Resolved by Dr Rivera")
     expect(laptop.locator(".resolution")).to_contain_text("Phoned: stretching before bed, review in 2 weeks")
-    expect(laptop.locator("ol.history")).to_contain_text("resolved · Dr Rivera")
+    expect(laptop.locator("ol.history")).to_contain_text("resolved by Dr Rivera")
 
     # Snooze the routine flag from the report.
     laptop.get_by_role("link", name=re.compile("Back to the report")).click()

@@ -73,7 +73,7 @@ async def test_report_times_are_the_patients_and_a_flag_opens_its_entries(
     assert resolved.status_code == 303 and resolved.headers["location"] == f"/patients/{pid}/flags/{flag['id']}"
     after = text_of((await page(doctor, resolved.headers["location"])).text)
     assert "Resolved by Dr Clock on" in after and "“Phoned: stretching helps”" in after
-    assert "resolved · Dr Clock: “Phoned: stretching helps”" in after  # the history, with who acted
+    assert "resolved by Dr Clock: “Phoned: stretching helps”" in after  # the history, with who acted
 
 
 async def test_a_routine_flag_is_snoozed_and_an_urgent_one_cannot_be(app: Litestar, browser: Any, patient: Api) -> None:

@@ -34,6 +34,7 @@ p { margin: 2pt 0 } ul { margin: 1pt 0 } .flag { padding: 1pt 4pt; margin: 1pt 0
 .calendar td { height: 15pt; padding: 0 2pt } .calendar th { padding: 0 2pt }
 .calendar .count { font-size: 9.5pt; font-weight: 700; display: block; text-align: center; line-height: 1 }
 .calendar .date { font-size: 5.5pt; color: #555; line-height: 1 } .calendar td.outside { background: #f3f3f3 }
+.calendar.long td { height: 9.5pt } .calendar.long .count { display: inline; font-size: 8pt; margin-left: 3pt }
 .methods { font-size: 6.5pt; line-height: 1.2 } .methods h2 { font-size: 7.5pt; margin: 3pt 0 0 }"""
 Days = Annotated[Literal[14, 28, 56, 90], Parameter(description="report period in days")]
 

@@ -151,7 +151,7 @@ def response_words(
         body += " (" + translate(language, moved) % {"n": percent(abs(improvement), language)} + ")"
     body += "; " + translate(language, N_("for context, %(other)s.")) % {"other": other}
     verdict = translate(language, N_("Verdict: %(words)s")) % {"words": verdict_words(verdict, cut, language)}
-    return f"{head} {body} {verdict}"
+    return f"{head} {body} {verdict}."
 
 
 VERDICTS = {

@@ -97,7 +97,7 @@ def test_the_response_line_names_the_figure_its_verdict_rests_on() -> None:
     assert line == (
         "Baclofen, started 1 Sept 2026: the 14 days before the start against the 14 days ending 4 Dec 2026. "
         "Judged on stiffness 5 → 4.8 (0-10) (4% better); for context, episodes 15 → 9 a week. "
-        "Verdict: no meaningful response: less than 20% better"
+        "Verdict: no meaningful response: less than 20% better."
     )
     on_rate = wording.response_words(
         name="Quinine",
@@ -115,7 +115,7 @@ def test_the_response_line_names_the_figure_its_verdict_rests_on() -> None:
         language="es",
     )
     assert "Valorado según episodios 15 → 9 a la semana (40% mejor)" in on_rate
-    assert on_rate.endswith("Veredicto: hay respuesta: al menos un 25% mejor")
+    assert on_rate.endswith("Veredicto: hay respuesta: al menos un 25% mejor.")
 
 
 def test_penn_ratings_read_as_the_scale_words() -> None:

@@ -237,6 +237,16 @@ async def test_the_pdf_has_the_plan_adherence_triggers_response_calendar_and_zon
             assert needle in text, (lang, needle, text)
         info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
         assert re.search(r"^Pages:\s+1$", info, re.M), info
+    for days in (14, 56, 90):  # every period fits the one page, its calendar included
+        response = await doctor.client.get(f"/patients/{pid}/report.pdf?days={days}")
+        pdf = tmp_path / f"report-{days}.pdf"
+        pdf.write_bytes(response.content)
+        if shots := os.environ.get("SPASM_SCREENSHOTS"):
+            subprocess.run(
+                ["pdftoppm", "-png", "-r", "60", str(pdf), str(Path(shots) / f"report-pdf-{days}")], check=True
+            )
+        info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+        assert re.search(r"^Pages:\s+1$", info, re.M), (days, info)
 
 
 async def test_the_clinicians_own_zone_is_shown_beside_the_patients_where_it_differs(

@@ -156,3 +156,29 @@ async def test_every_clinician_page_is_audited_and_a_view_only_link_offers_no_do
     for action in ("report.read", "triage.read", "flags.read", "diary.read", "thresholds.read", "ashworth.read"):
         assert (action, "success") in seen, (action, seen)
     assert ("export.csv", "success") not in seen
+
+
+async def test_the_list_sorts_by_links_and_keeps_its_window(app: Litestar, browser: Any) -> None:
+    doctor: Api = await browser()
+    await doctor.register("clinician")
+    quiet = await patient_named(browser, "Aaron Quiet")
+    rising = await patient_named(browser, "Zoe Rising")
+    for p in (quiet, rising):
+        await make_link(app, p, doctor, "active", ["view"])
+    for d in (1, 2, 3, 4):  # 4 in the last week against none before: new
+        await log(rising, d)
+    await log(quiet, 2)
+    for d in (10, 17, 24):
+        await log(quiet, d)
+
+    def order(html: str) -> list[str]:
+        return re.findall(r'<th scope="row"><a href="/patients/[^"]+/report">([^<]+)</a>', html)
+
+    by_name = await page(doctor, "/?days=14&sort=name")
+    assert order(by_name.text) == ["Aaron Quiet", "Zoe Rising"]
+    assert 'aria-sort="ascending"' in by_name.text
+    assert 'href="/?days=14&amp;sort=change"' in by_name.text  # the other orders keep the window
+    by_change = await page(doctor, "/?days=14&sort=change")
+    assert order(by_change.text) == ["Zoe Rising", "Aaron Quiet"]
+    assert 'aria-current="page">Last 14 days' in by_change.text
+    assert order((await page(doctor, "/?sort=nonsense")).text) == order((await page(doctor, "/")).text)

@@ -144,6 +144,7 @@ async def flag_page(
         history=histories[flag.id],
         names=names,
         urgency_words=translate(language, wording.URGENCY[flag.urgency]),
+        rule_name=wording.rule_name(flag.rule_id, language),
         status_words=wording.words_of(wording.STATUS, flag.status, language),
         event_words={k: translate(language, v) for k, v in wording.EVENTS.items()},
     )

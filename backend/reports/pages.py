@@ -30,7 +30,7 @@ PDF_CSS = """@page { size: A4; margin: 9mm 10mm }
 body { font-size: 8pt; line-height: 1.25 } main { max-width: none; padding: 0 }
 .bar, .no-print, .skip { display: none } h1 { font-size: 13pt; margin: 0 } h2 { font-size: 9.5pt; margin: 5pt 0 1pt }
 p { margin: 2pt 0 } ul { margin: 1pt 0 } .flag { padding: 1pt 4pt; margin: 1pt 0 } th, td { padding: 0.5pt 3pt }
-.chart { height: 62pt } .numbers th { width: 25% }
+.chart { height: 54pt } .numbers th { width: 25% }
 .calendar td { height: 15pt; padding: 0 2pt } .calendar th { padding: 0 2pt }
 .calendar .count { font-size: 9.5pt; font-weight: 700; display: block; text-align: center; line-height: 1 }
 .calendar .date { font-size: 5.5pt; color: #555; line-height: 1 } .calendar td.outside { background: #f3f3f3 }

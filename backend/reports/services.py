@@ -177,6 +177,7 @@ async def report_context(db: AsyncSession, patient_id: uuid.UUID, days: int, lan
         "top_triggers": [(t(label), n) for label, n, _, _ in report.triggers[:3]],
         "weekly_title": weekly_title,
         "urgency_words": {k: t(v) for k, v in wording.URGENCY.items()},
+        "rule_names": {k: t(v) for k, v in wording.RULE_NAMES.items()},
         "status_words": {k: t(v) for k, v in wording.STATUS.items()},
         "event_words": {k: t(v) for k, v in wording.EVENTS.items()},
         "daily_chart": charts.daily_chart(

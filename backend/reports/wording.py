@@ -219,3 +219,40 @@ EVENTS = {
 
 def words_of(table: dict[str, str], code: str, language: str) -> str:
     return translate(language, table[code]) if code in table else code.replace("-", " ")
+
+
+# Each rule's name in words (backend/flags/rules/ names them in capitals, for code): beside the rule's own English
+# wording of what it saw, so that a Spanish reader knows the kind of flag at a glance.
+RULE_NAMES = {
+    "U1": N_("Prolonged episode"),
+    "U2": N_("Possible infection or toxin exposure"),
+    "U3": N_("Cramp in an unusual place"),
+    "U4": N_("New weakness or numbness"),
+    "U5": N_("Cramps with fluid loss"),
+    "U6": N_("Swollen, red leg"),
+    "U7": N_("Baclofen pump withdrawal risk"),
+    "U8": N_("Possible autonomic dysreflexia"),
+    "U9": N_("Spasm affecting breathing or swallowing"),
+    "U10": N_("Sudden increase with fever"),
+    "S1": N_("Onset after a new medicine"),
+    "S2": N_("Calf pain on exertion"),
+    "S3": N_("Sudden increase in spasticity"),
+    "S4": N_("Possible MS relapse"),
+    "S5": N_("Baclofen stopped"),
+    "S6": N_("Trigger not resolved"),
+    "R1": N_("Frequent episodes"),
+    "R2": N_("Sleep disrupted"),
+    "R3": N_("Severe episodes"),
+    "R4": N_("Self-care not helping"),
+    "R5": N_("Persistent pattern"),
+    "R6": N_("Worsening trend"),
+    "R7": N_("Treatment trial due for review"),
+    "R8": N_("Wasting or weakness trend"),
+    "R9": N_("No obvious cause"),
+    "R10": N_("Medicines not taken as planned"),
+    "R11": N_("Gap in the diary"),
+}
+
+
+def rule_name(rule_id: str, language: str) -> str:
+    return translate(language, RULE_NAMES[rule_id]) if rule_id in RULE_NAMES else rule_id

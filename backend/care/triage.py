@@ -193,6 +193,21 @@ async def latest_marks(
     return out
 
 
+async def top_rules(db: AsyncSession, patient_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The rule of each patient's top live flag, in the triage list's own order (urgency, then the latest)."""
+    if not patient_ids:
+        return {}
+    query = select(Flag.patient_id, Flag.rule_id, Flag.urgency, Flag.updated_at).where(
+        Flag.patient_id.in_(patient_ids), Flag.status.in_(["open", "acknowledged"])
+    )
+    best: dict[uuid.UUID, tuple[int, float, str]] = {}
+    for pid, rule_id, urgency, updated in (await db.execute(query)).all():
+        key = (URGENCY_RANK[urgency], -updated.timestamp(), rule_id)
+        if pid not in best or key < best[pid]:
+            best[pid] = key
+    return {pid: key[2] for pid, key in best.items()}
+
+
 async def zones_of(db: AsyncSession, patient_ids: list[uuid.UUID]) -> dict[uuid.UUID, ZoneInfo]:
     """Each patient's own time zone, in which their pages say every time."""
     query = select(PatientProfile.patient_id, PatientProfile.time_zone).where(

@@ -15,7 +15,7 @@ from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.care.schemas import TriageRow
-from backend.care.triage import audited_triage, latest_marks, zones_of
+from backend.care.triage import audited_triage, latest_marks, top_rules, zones_of
 from backend.config import Settings
 from backend.db import utcnow
 from backend.reports import wording
@@ -77,6 +77,7 @@ async def clinician_home(
     ids = [r.patient_id for r in rows]
     marks = await latest_marks(db, me.user_id, ids)
     zones = await zones_of(db, ids)
+    rules = await top_rules(db, ids)
     shown = []
     for row in _sorted(rows, sort, marks):
         zone = zones[row.patient_id]
@@ -92,7 +93,9 @@ async def clinician_home(
                 "id": row.patient_id,
                 "name": row.name,
                 "urgency": row.top_urgency,
-                "attention": wording.attention_words(row.top_urgency, row.top_flag, more, language),
+                "attention": wording.attention_words(
+                    row.top_urgency, row.top_flag, more, language, rules.get(row.patient_id)
+                ),
                 "unchecked": row.unchecked_rules,
                 "figure": wording.triage_figure(count, days, row.baseline_per_week, language),
                 "direction": wording.change(count * 7 / days, row.baseline_per_week).direction,

@@ -91,11 +91,16 @@ URGENCY_WORDS = {
 }
 
 
-def attention_words(urgency: str | None, reason: str | None, more: int, language: str) -> str:
-    """Why a patient is high on the list, in words: "Urgent because: <the flag's clinician wording>"."""
+def attention_words(
+    urgency: str | None, reason: str | None, more: int, language: str, rule_id: str | None = None
+) -> str:
+    """Why a patient is high on the list, in words: "Urgent because (U1, Prolonged episode): <the flag's clinician
+    wording>"; the rule's name is in the reader's language, its wording as the rule wrote it."""
     if urgency is None or reason is None:
         return translate(language, N_("Nothing open"))
     head = translate(language, URGENCY_WORDS.get(urgency, urgency))
+    if rule_id is not None:
+        head += f" ({rule_id}, {rule_name(rule_id, language)})"
     text = f"{head}: {reason}"
     if more:
         words = N_("(and %(n)s more flag)") if more == 1 else N_("(and %(n)s more flags)")

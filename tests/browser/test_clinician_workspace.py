@@ -80,7 +80,7 @@ def test_a_new_clinician_works_through_a_patients_diary(
     laptop.get_by_role("button", name="Link patient").click()
     expect(laptop.get_by_role("status")).to_contain_text(f"Linked: {patient['display_name']}")
     row = laptop.locator("tr", has_text=patient["display_name"])
-    expect(row).to_contain_text("Urgent because: ")
+    expect(row).to_contain_text("Urgent because (U1, Prolonged episode): Episode longer than 10 min")
     expect(row).to_contain_text("in the last 7 days")
     screenshot(laptop, "clinician-home-linked")
     assert_no_violations(laptop)

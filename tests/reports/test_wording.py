@@ -121,3 +121,14 @@ def test_the_response_line_names_the_figure_its_verdict_rests_on() -> None:
 def test_penn_ratings_read_as_the_scale_words() -> None:
     assert wording.penn_words(2, 2, "en") == ("2, infrequent full spasms, less than once an hour", "moderate")
     assert wording.penn_words(0, None, "es") == ("0, sin espasmos", None)
+
+
+def test_the_reason_names_the_rule_in_the_readers_language() -> None:
+    reason = "Episode longer than 10 min (longest 12 min)."
+    assert (
+        wording.attention_words("urgent", reason, 0, "en", "U1") == f"Urgent because (U1, Prolonged episode): {reason}"
+    )
+    assert (
+        wording.attention_words("urgent", reason, 0, "es", "U1")
+        == f"Urgente porque (U1, Episodio prolongado): {reason}"
+    )

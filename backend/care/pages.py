@@ -6,13 +6,14 @@ from __future__ import annotations
 import base64
 import uuid
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from litestar import Request, Response, get, post
 from litestar.di import Provide
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.care import services, triage
+from backend.care import ashworth_pages, services, triage
 from backend.config import Settings
 from backend.diary.records import zone_of
 from backend.diary.services import profile_row
@@ -150,18 +151,67 @@ async def access_history_page(
     return page(request, settings, "patient/access_history.html", language=lang, me=patient, events=events)
 
 
-@post(
-    "/patients/{patient_id:uuid}/reviewed",
-    include_in_schema=False,
-    status_code=303,
-    dependencies={"clinician": Provide(provide_clinician)},
-)
+CLINICIAN = {"clinician": Provide(provide_clinician)}
+UTC = ZoneInfo("UTC")  # a clinician has no time zone of their own in the service
+
+
+@post("/clinician/redeem", include_in_schema=False, status_code=303, dependencies=CLINICIAN)
+async def redeem_form(
+    request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, clinician: Principal
+) -> Response[Any]:
+    """The home page's field for a patient's sharing code: linked, the list opens with the patient named."""
+    form = await request.form()
+    code = forms.text(form, "code")
+    if not code:
+        return Redirect("/?code=empty", status_code=303)
+    try:
+        link = await services.redeem(db, settings, clinician, code[:40], address=client_address(request))
+    except Problem as problem:
+        await db.rollback()
+        return Redirect(f"/?code={problem.code}", status_code=303)
+    return Redirect(f"/?linked={link.patient_id}", status_code=303)
+
+
+@post("/clinician/offer", include_in_schema=False, status_code=200, dependencies=CLINICIAN)
+async def offer_form(
+    request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, clinician: Principal
+) -> Template:
+    """The clinician's own one-time code, shown once (it is stored only as a hash), for a patient to accept."""
+    made = await services.offer(db, settings, clinician, address=client_address(request))
+    qr = "data:image/svg+xml;base64," + base64.b64encode(made.qr_svg.encode()).decode()
+    return page(
+        request, settings, "clinician/offer.html", me=clinician, code=made.code, qr=qr, expires=made.expires_at, utc=UTC
+    )
+
+
+@post("/patients/{patient_id:uuid}/reviewed", include_in_schema=False, status_code=303, dependencies=CLINICIAN)
 async def mark_reviewed_form(
     request: Request[Any, Any, Any], db: AsyncSession, clinician: Principal, patient_id: uuid.UUID
 ) -> Response[Any]:
     await require_link(db, clinician, patient_id, "view", "review.mark", address=client_address(request))
     await triage.mark_reviewed(db, clinician, patient_id)
-    return Redirect("/", status_code=303)
+    return Redirect(f"/?reviewed=1{_back(await request.form())}#patient-{patient_id}", status_code=303)
+
+
+@post("/patients/{patient_id:uuid}/reviewed/undo", include_in_schema=False, status_code=303, dependencies=CLINICIAN)
+async def undo_reviewed_form(
+    request: Request[Any, Any, Any], db: AsyncSession, clinician: Principal, patient_id: uuid.UUID
+) -> Response[Any]:
+    """Undoes the clinician's own latest mark (another clinician's stands)."""
+    await require_link(db, clinician, patient_id, "view", "review.undo", address=client_address(request))
+    await triage.undo_reviewed(db, clinician, patient_id)
+    return Redirect(f"/?undone=1{_back(await request.form())}#patient-{patient_id}", status_code=303)
+
+
+def _back(form: Any) -> str:
+    """The list's window and order, kept across a mark or its undo."""
+    days, sort = forms.text(form, "days"), forms.text(form, "sort")
+    keep = ""
+    if days in {"7", "14", "30"}:
+        keep += f"&days={days}"
+    if sort and sort.isalpha() and len(sort) < 20:
+        keep += f"&sort={sort}"
+    return keep
 
 
 ROUTES: list[Any] = [
@@ -170,5 +220,9 @@ ROUTES: list[Any] = [
     sharing_accept_form,
     sharing_revoke_form,
     access_history_page,
+    redeem_form,
+    offer_form,
     mark_reviewed_form,
+    undo_reviewed_form,
+    *ashworth_pages.ROUTES,
 ]

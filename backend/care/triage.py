@@ -11,7 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, cast, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -160,6 +162,59 @@ async def audited_triage(
         db.add(audit_event(clinician, "triage.read", patient_id=row.patient_id, address=address))
     await db.commit()
     return rows
+
+
+@dataclass(frozen=True)
+class LatestMark:
+    """The latest review mark still standing for a patient: when, by whom, and whether the reader has one to undo."""
+
+    at: dt.datetime
+    by: str
+    mine_to_undo: bool
+
+
+async def latest_marks(
+    db: AsyncSession, clinician_id: uuid.UUID, patient_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, LatestMark]:
+    if not patient_ids:
+        return {}
+    rows = (
+        await db.execute(
+            select(ReviewMark.patient_id, ReviewMark.clinician_id, ReviewMark.reviewed_at, User.display_name)
+            .join(User, User.id == ReviewMark.clinician_id)
+            .where(ReviewMark.patient_id.in_(patient_ids), ReviewMark.undone_at.is_(None))
+            .order_by(ReviewMark.reviewed_at)
+        )
+    ).all()
+    out: dict[uuid.UUID, LatestMark] = {}
+    mine = {pid for pid, cid, _, _ in rows if cid == clinician_id}
+    for pid, _, at, name in rows:  # oldest first: the last one read is the latest
+        out[pid] = LatestMark(at if at.tzinfo else at.replace(tzinfo=dt.UTC), name, pid in mine)
+    return out
+
+
+async def top_rules(db: AsyncSession, patient_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The rule of each patient's top live flag, in the triage list's own order (urgency, then the latest)."""
+    if not patient_ids:
+        return {}
+    query = select(Flag.patient_id, Flag.rule_id, Flag.urgency, Flag.updated_at).where(
+        Flag.patient_id.in_(patient_ids), Flag.status.in_(["open", "acknowledged"])
+    )
+    best: dict[uuid.UUID, tuple[int, float, str]] = {}
+    for pid, rule_id, urgency, updated in (await db.execute(query)).all():
+        key = (URGENCY_RANK[urgency], -updated.timestamp(), rule_id)
+        if pid not in best or key < best[pid]:
+            best[pid] = key
+    return {pid: key[2] for pid, key in best.items()}
+
+
+async def zones_of(db: AsyncSession, patient_ids: list[uuid.UUID]) -> dict[uuid.UUID, ZoneInfo]:
+    """Each patient's own time zone, in which their pages say every time."""
+    query = select(PatientProfile.patient_id, PatientProfile.time_zone).where(
+        PatientProfile.patient_id.in_(patient_ids)
+    )
+    found = {pid: zone_of_name(zone) for pid, zone in (await db.execute(query)).all()}
+    return {pid: found.get(pid, zone_of_name(None)) for pid in patient_ids}
 
 
 async def mark_reviewed(db: AsyncSession, clinician: Principal, patient_id: uuid.UUID) -> ReviewMark:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from backend.diary.catalog import BODY_SITES, TREATMENTS, TRIGGERS
-from backend.flags.measures import night_of, treatment_response
+from backend.flags.measures import TreatmentResponse, night_of, treatment_response
 from backend.flags.window import Diary, Ep, Plan
 
 # MS Trust diary day-parts, by local hour; "during sleep" is any episode that woke the patient.
@@ -51,6 +52,26 @@ def _change(now: float | None, before: float | None) -> float | None:
     return (now - before) / before
 
 
+@dataclass(frozen=True)
+class Trial:
+    """A treatment started in the period, judged as rule R7 judges it (the same windows and verdict)."""
+
+    plan: Plan
+    response: TreatmentResponse
+    next_review: dt.date
+    nrs_cut: float  # the improvement that counts as a response, on stiffness and on the episode rate
+    rate_cut: float
+
+
+@dataclass(frozen=True)
+class CalendarDay:
+    day: dt.date
+    count: int
+    peak: int  # the strongest episode's intensity, 0-10
+    red: bool  # a warning sign was reported that day
+    inside: bool  # the day lies in the report period (the row's other days are blanks)
+
+
 @dataclass
 class Report:
     first: dt.date
@@ -76,22 +97,29 @@ class Report:
     daily: list[tuple[dt.date, int]]
     daily_ma: list[float]
     daily_stiffness: list[tuple[dt.date, float | None]]
-    weekly: list[tuple[dt.date, int]]
-    calendar: list[list[tuple[dt.date, int, int, bool]]]  # weeks of (day, count, peak intensity, red-flag day)
+    weekly: list[tuple[dt.date, int]]  # (last day of the 7-day week, episodes), weeks ending on the report's last day
+    calendar: list[list[CalendarDay]]  # the period in Monday-to-Sunday weeks
     day_parts: list[tuple[str, int]]
     hours: list[int]
     share_at_night: float | None
-    sites: list[tuple[str, int]]
+    sites: list[tuple[str, str, int]]  # (body site code, side, episodes), most first
     triggers: list[tuple[str, int, float, bool]]  # label, count, mean intensity, infection/bowel/bladder/skin
     share_no_trigger: float | None
     treatments: list[tuple[str, int, float | None, float | None]]  # label, episodes, median relief, median minutes
-    trials: list[dict[str, object]] = field(default_factory=list)
+    trials: list[Trial] = field(default_factory=list)
     adherence: float | None = None
     plans: list[Plan] = field(default_factory=list)
     notes: list[tuple[dt.datetime, str]] = field(default_factory=list)
 
 
-def build(diary: Diary, days: int, notes: list[tuple[dt.datetime, str]] | None = None) -> Report:
+def build(
+    diary: Diary,
+    days: int,
+    notes: list[tuple[dt.datetime, str]] | None = None,
+    trial: Mapping[str, float] | None = None,
+) -> Report:
+    """The report of the ``days`` ending today. ``trial`` is rule R7's thresholds for this patient (trial_days,
+    nrs_response, rate_response), so that the treatment-response line holds the same cuts as the R7 flag."""
     last = diary.today
     first = last - dt.timedelta(days=days - 1)
     baseline_first = first - dt.timedelta(days=28)
@@ -109,27 +137,30 @@ def build(diary: Diary, days: int, notes: list[tuple[dt.datetime, str]] | None =
     counts = Counter(e.local_day for e in eps)
     daily = [(d, counts.get(d, 0)) for d in period]
     by_day_stiff = {c.day: float(c.stiffness) for c in checkins if c.stiffness is not None}
+    # Weeks of 7 days ending on the report's last day (the windows the rules and the treatment-response line use:
+    # the last two bars are R7's "14 days ending today"); days before the first whole week are left out.
     weekly = []
-    for start in range(0, days, 7):
-        week = period[start : start + 7]
-        weekly.append((week[0], sum(counts.get(d, 0) for d in week)))
+    for end in range(days - 1, 5, -7):
+        week = period[end - 6 : end + 1]
+        weekly.append((week[-1], sum(counts.get(d, 0) for d in week)))
+    weekly.reverse()
     red_days = {e.local_day for e in eps if e.symptoms - {"muscle_wasting"}} | {c.day for c in checkins if c.symptoms}
-    cal_first = last - dt.timedelta(days=27)
-    cal_first -= dt.timedelta(days=cal_first.weekday())  # start on a Monday
+    # The report period, in whole Monday-to-Sunday rows; the days of those rows outside the period are blanks.
     calendar = []
-    day = cal_first
+    day = first - dt.timedelta(days=first.weekday())
     while day <= last:
-        row: list[tuple[dt.date, int, int, bool]] = []
+        row: list[CalendarDay] = []
         for _ in range(7):
-            todays = diary.by_day.get(day, [])
-            row.append((day, len(todays), max((e.intensity for e in todays), default=0), day in red_days))
+            todays = diary.by_day.get(day, []) if day in in_period else []
+            peak = max((e.intensity for e in todays), default=0)
+            row.append(CalendarDay(day, len(todays), peak, day in red_days, day in in_period))
             day += dt.timedelta(days=1)
         calendar.append(row)
     parts = Counter(day_part(e) for e in eps)
     hours = [0] * 24
     for e in eps:
         hours[e.local_start.hour] += 1
-    sites = Counter(f"{BODY_SITES[s][0]} ({side})" for e in eps for s, side in e.sites if s in BODY_SITES)
+    sites = Counter((s, side) for e in eps for s, side in e.sites if s in BODY_SITES)
     trig = Counter(t for e in eps for t in e.triggers if t != "none_known")
     trig_intensity: dict[str, list[int]] = {}
     for e in eps:
@@ -149,14 +180,25 @@ def build(diary: Diary, days: int, notes: list[tuple[dt.datetime, str]] | None =
     nights = {night_of(e) for e in eps if e.woke_from_sleep}
     answered = [c.meds_taken for c in checkins if c.meds_taken in {"all", "some", "none"}]
     score = {"all": 1.0, "some": 0.5, "none": 0.0}
-    trials: list[dict[str, object]] = []
+    trials: list[Trial] = []
     for plan in diary.plans:
-        if not first <= plan.start <= last:
+        # A plan started in the period, or shortly before it: its 14 days before the start lie within what the
+        # report reads (the period and the 28 days before), so its line is computed on the same diary as the rest.
+        if not first - dt.timedelta(days=14) <= plan.start <= last or (plan.stop is not None and plan.stop < first):
             continue
         # The same windows and verdict as rule R7 (measures.treatment_response): the report never contradicts it.
         age = (last - plan.start).days
         review = plan.start + dt.timedelta(days=28 if age < 28 else 28 + 90 * ((age - 28) // 90 + 1))
-        trials.append({"plan": plan, "response": treatment_response(diary, plan.start, last), "next_review": review})
+        cuts = dict(trial or {})
+        response = treatment_response(
+            diary,
+            plan.start,
+            last,
+            trial_days=int(cuts.get("trial_days", 28)),
+            nrs_response=cuts.get("nrs_response", 0.2),
+            rate_response=cuts.get("rate_response", 0.25),
+        )
+        trials.append(Trial(plan, response, review, cuts.get("nrs_response", 0.2), cuts.get("rate_response", 0.25)))
     return Report(
         first=first,
         last=last,
@@ -190,9 +232,10 @@ def build(diary: Diary, days: int, notes: list[tuple[dt.datetime, str]] | None =
         day_parts=[(name, parts.get(name, 0)) for name in [p[0] for p in DAY_PARTS] + ["During sleep"]],
         hours=hours,
         share_at_night=(parts.get("During sleep", 0) / len(eps)) if eps else None,
-        sites=sites.most_common(),
+        sites=[(s, side, n) for (s, side), n in sorted(sites.items(), key=lambda item: (-item[1], item[0]))],
         triggers=[
-            (TRIGGERS[t], n, statistics.mean(trig_intensity[t]), t in INFECTION_AND_BODY) for t, n in trig.most_common()
+            (TRIGGERS[t], n, statistics.mean(trig_intensity[t]), t in INFECTION_AND_BODY)
+            for t, n in sorted(trig.items(), key=lambda item: (-item[1], item[0]))  # ties in a fixed order
         ],
         share_no_trigger=len(no_trigger) / len(eps) if eps else None,
         treatments=[

@@ -129,7 +129,7 @@ async def test_the_triage_page_lists_linked_patients_and_marks_them_reviewed(app
     assert page.status_code == 200
     assert f"/patients/{someone.user['id']}/report" in page.text  # type: ignore[index]
     assert "Someone &lt;b&gt;bold&lt;/b&gt;" in page.text and "Not linked" not in page.text
-    assert 'aria-current="page">14 days' in page.text and "<svg" in page.text
+    assert 'aria-current="page">Last 14 days' in page.text and "<svg" in page.text
     assert "Urgent" in page.text
     token = page.text.split('name="_csrf" value="')[1].split('"')[0]
     marked = await doctor.client.post(f"/patients/{someone.user['id']}/reviewed", data={"_csrf": token})  # type: ignore[index]

@@ -84,3 +84,33 @@ def test_the_templates_formats_follow_the_page_language() -> None:
     assert spanish.number(37.55) == "37,6"
     assert spanish.day(dt.date(2026, 12, 4), weekday=True) == "viernes 4 dic 2026"
     assert spanish.moment_in_zone(dt.datetime(2026, 12, 4, 10, 15, tzinfo=UTC), MADRID) == "4 dic 2026, 11:15 CET"
+
+
+def test_a_report_reads_each_note_on_the_patients_clock_on_both_sides_of_the_autumn_change() -> None:
+    """Madrid leaves CEST (UTC+2) for CET (UTC+1) at 01:00 UTC on 25 October 2026: a note written at 03:45 on the
+    patient's phone the night before is 01:45 UTC, the night after it is 02:45 UTC; both read 03:45, the zone named."""
+    before = dt.datetime(2026, 10, 24, 1, 45, tzinfo=UTC)
+    after = dt.datetime(2026, 10, 26, 2, 45, tzinfo=UTC)
+    assert formats.moment_in_zone(before, MADRID, "en") == "24 Oct 2026, 03:45 CEST"
+    assert formats.moment_in_zone(after, MADRID, "en") == "26 Oct 2026, 03:45 CET"
+    assert formats.moment_in_zone(after, MADRID, "es") == "26 oct 2026, 03:45 CET"
+    assert formats.clock(after, ZoneInfo("UTC")) == "02:45"  # what the report used to show
+
+
+def test_a_follow_up_typed_in_the_patients_zone_reads_back_the_same_across_the_spring_change() -> None:
+    """10:30 typed for a day before and for a day after Madrid's spring change is stored as different UTC instants
+    (09:30 and 08:30) and reads back 10:30 both times."""
+    for day, utc_hour, name in ((dt.date(2026, 3, 28), 9, "CET"), (dt.date(2026, 3, 30), 8, "CEST")):
+        typed = dt.datetime.combine(day, dt.time(10, 30)).replace(tzinfo=MADRID)
+        stored = typed.astimezone(UTC)
+        assert stored.hour == utc_hour
+        assert formats.moment_in_zone(stored, MADRID, "en").endswith(f"10:30 {name}")
+
+
+def test_zones_that_change_on_different_weeks_each_name_their_own_offset() -> None:
+    """Between 8 March (the United States) and 29 March (the European Union) 2026, New York is 5 hours behind Madrid,
+    not 6: the same instant reads 15:30 CET and 10:30 EDT."""
+    instant = dt.datetime(2026, 3, 20, 14, 30, tzinfo=UTC)
+    assert formats.moment_in_zone(instant, MADRID, "en") == "20 Mar 2026, 15:30 CET"
+    assert formats.moment_in_zone(instant, NEW_YORK, "en") == "20 Mar 2026, 10:30 EDT"
+    assert formats.zone_name(NEW_YORK, "es") == "hora de Estados Unidos (Nueva York)"

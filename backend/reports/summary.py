@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from backend.diary.catalog import BODY_SITES, TREATMENTS, TRIGGERS
-from backend.flags.measures import night_of, treatment_response
+from backend.flags.measures import Adherence, adherence, night_of, treatment_response
 from backend.flags.window import Diary, Ep, Plan
 
 # MS Trust diary day-parts, by local hour; "during sleep" is any episode that woke the patient.
@@ -87,6 +87,7 @@ class Report:
     treatments: list[tuple[str, int, float | None, float | None]]  # label, episodes, median relief, median minutes
     trials: list[dict[str, object]] = field(default_factory=list)
     adherence: float | None = None
+    plan_adherence: list[tuple[Plan, Adherence]] = field(default_factory=list)  # each plan with set times, per dose
     plans: list[Plan] = field(default_factory=list)
     notes: list[tuple[dt.datetime, str]] = field(default_factory=list)
 
@@ -147,8 +148,6 @@ def build(diary: Diary, days: int, notes: list[tuple[dt.datetime, str]] | None =
             if m is not None:
                 minutes.setdefault(kind, []).append(m)
     nights = {night_of(e) for e in eps if e.woke_from_sleep}
-    answered = [c.meds_taken for c in checkins if c.meds_taken in {"all", "some", "none"}]
-    score = {"all": 1.0, "some": 0.5, "none": 0.0}
     trials: list[dict[str, object]] = []
     for plan in diary.plans:
         if not first <= plan.start <= last:
@@ -205,7 +204,11 @@ def build(diary: Diary, days: int, notes: list[tuple[dt.datetime, str]] | None =
             for k, n in treated.most_common()
         ],
         trials=trials,
-        adherence=sum(score[a] for a in answered if a) / len(answered) if answered else None,
+        # ---- adherence: per dose where the doses were answered, the check-in otherwise (the measure of rule R10) ----
+        adherence=adherence(diary, period, diary.plans).share,
+        plan_adherence=[
+            (p, adherence(diary, period, [p])) for p in sorted(diary.plans, key=lambda p: p.start) if p.times
+        ],
         plans=sorted(diary.plans, key=lambda p: p.start),
         notes=notes or [],
     )

@@ -215,7 +215,7 @@ def plan(
                             moment,
                             t("%(medicine)s at %(time)s") % {"medicine": label, "time": text},
                             t("Time for %(medicine)s, as planned at %(time)s.") % {"medicine": label, "time": text},
-                            "/",
+                            "/plan",  # the plan, where its doses are counted
                             r.id,
                         )
                     )

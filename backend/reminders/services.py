@@ -43,9 +43,9 @@ def dose_slot(r: Reminder) -> tuple[uuid.UUID, str] | None:
     """The dose a medicine reminder stands for, from its key (``medicine:<regimen>:<day>T<HH:MM>``, planner.py)."""
     if r.kind != "medicine":
         return None
-    _kind, regimen, slot = r.key.split(":", 2)
+    parts = r.key.split(":", 2)
     try:
-        return uuid.UUID(regimen), slot
+        return (uuid.UUID(parts[1]), parts[2]) if len(parts) == 3 else None
     except ValueError:
         return None
 

@@ -29,7 +29,7 @@ from backend.care import pages as care_pages
 from backend.config import ROOT, Settings, load_settings
 from backend.db import make_engine, make_sessionmaker
 from backend.diary import api as diary_api
-from backend.diary import checkin_pages, history_pages, trends_pages
+from backend.diary import checkin_pages, history_pages, plan_pages, trends_pages
 from backend.diary import pages as diary_pages
 from backend.diary.services import Writes
 from backend.diary.writer import EpisodeWriter
@@ -67,6 +67,7 @@ ROUTES: list[Any] = [
         diary_pages,
         checkin_pages,
         history_pages,
+        plan_pages,
         trends_pages,
         flags_api,
         flags_pages,

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import os
+import signal
+import socket
+from collections.abc import Callable
 
-from backend import demo
+from backend import demo, logs
 from backend.config import load_settings
 from backend.db import make_engine, make_sessionmaker
 
@@ -55,6 +59,68 @@ async def _set_disabled(email: str, disabled: bool) -> None:
         print(f"Account {user.email} ({user.role}) disabled; its sessions ended and it cannot sign in.")
     else:
         print(f"Account {user.email} ({user.role}) enabled again; it can sign in with its password.")
+
+
+def _port_problem(host: str, port: int) -> str | None:
+    """Why the server could not listen on ``host:port``, in words with what to do, or None when it can. Tried before
+    the banner, so that a busy port is said plainly instead of a traceback under the demo passwords."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        return f"cannot listen on {host}: no such address. Set SPASM_HOST to an address of this machine."
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: a closing socket is no bar
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return (
+                    f"port {port} on {host} is already in use (another `make run`, or another program). Stop it, or "
+                    f"choose another port: SPASM_PORT={port + 1} make run"
+                )
+            if exc.errno == errno.EACCES:
+                return f"not allowed to listen on port {port}. Choose a port above 1023: SPASM_PORT=8000 make run"
+            return f"cannot listen on {host}:{port} ({exc.strerror}). Try another port: SPASM_PORT={port + 1} make run"
+    return None
+
+
+def _own_the_terminal() -> Callable[[], None]:
+    """Ctrl+C stops the server alone, so that ``make run`` ends with status 0: a terminal sends SIGINT to its whole
+    foreground process group, make included, and make then reports "Interrupt" and exits 2 however cleanly the server
+    stopped. Like a shell starting a job, the server takes a process group of its own and makes it the terminal's
+    foreground one; the returned function gives the terminal back. Without a terminal (a service, a test) nothing
+    changes."""
+    try:
+        tty = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        return lambda: None
+    try:
+        before = os.tcgetpgrp(tty)
+        if before != os.getpgrp() or os.getpid() == os.getsid(0):  # not in the foreground, or already on our own
+            os.close(tty)
+            return lambda: None
+        os.setpgid(0, 0)
+        quiet = signal.signal(signal.SIGTTOU, signal.SIG_IGN)  # a background group may not set the foreground
+        try:
+            os.tcsetpgrp(tty, os.getpgrp())
+        finally:
+            signal.signal(signal.SIGTTOU, quiet)
+    except OSError:
+        os.close(tty)
+        return lambda: None
+
+    def give_back() -> None:
+        quiet = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+        try:
+            os.tcsetpgrp(tty, before)
+        except OSError:
+            pass
+        finally:
+            signal.signal(signal.SIGTTOU, quiet)
+            os.close(tty)
+
+    return give_back
 
 
 def _banner(host: str, port: int) -> None:
@@ -141,20 +207,30 @@ def main() -> None:
         settings = load_settings()  # refuse to start on unsafe settings before binding the port
         if settings.production:
             asyncio.run(_refuse_demo_accounts())
+        if problem := _port_problem(args.host, args.port):
+            raise SystemExit(f"Spasm diary cannot start: {problem}")
         _banner(args.host, args.port)
         proxy = bool(args.forwarded_allow_ips)
-        # The app configures logging itself (backend/logs.py); uvicorn's access line would carry ids and queries.
-        uvicorn.run(
-            "backend.asgi:app",
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            log_config=None,
-            access_log=False,
-            server_header=False,
-            proxy_headers=proxy,
-            forwarded_allow_ips=args.forwarded_allow_ips or None,
-        )
+        give_back = _own_the_terminal()
+        try:
+            # The app configures logging itself (backend/logs.py); uvicorn's access line would carry ids and queries.
+            uvicorn.run(
+                "backend.asgi:app",
+                host=args.host,
+                port=args.port,
+                workers=args.workers,
+                log_config=None,
+                access_log=False,
+                server_header=False,
+                proxy_headers=proxy,
+                forwarded_allow_ips=args.forwarded_allow_ips or None,
+            )
+        except KeyboardInterrupt:
+            pass  # Ctrl+C is how a person stops it: a clean exit, not a traceback
+        finally:
+            give_back()
+            logs.flush()
+        print("Spasm diary stopped.", flush=True)
 
 
 if __name__ == "__main__":

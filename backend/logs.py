@@ -21,6 +21,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 access = logging.getLogger("spasm.access")
 STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+TERMINAL_ONLY = {"color_message"}  # uvicorn's own coloured copy of its message
 
 
 class JsonFormatter(logging.Formatter):
@@ -35,6 +36,26 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
         return msgspec.json.encode(entry, enc_hook=str).decode()
+
+
+class TextFormatter(logging.Formatter):
+    """One readable line for a person at a terminal (``make run``): a request as ``GET /trends 200 12.3 ms``, other
+    records with their extras as ``key=value``. The same fields as the JSON lines, so the same things are left out."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        extras = {
+            k: v
+            for k, v in record.__dict__.items()
+            if k not in STANDARD and k not in TERMINAL_ONLY and not k.startswith("_")
+        }
+        if record.name == access.name and {"method", "route", "status", "ms"} <= set(extras):
+            line = f"{extras.pop('method')} {extras.pop('route')} {extras.pop('status')} {extras.pop('ms')} ms"
+            shown = logging.makeLogRecord({**record.__dict__, "msg": line, "args": None})
+            return super().format(shown) + "".join(f" {k}={v}" for k, v in extras.items())
+        return super().format(record) + "".join(f" {k}={v}" for k, v in extras.items())
 
 
 _SECOND: list[Any] = [None, ""]
@@ -90,6 +111,11 @@ _LIVE: weakref.WeakSet[BufferedHandler] = weakref.WeakSet()
 _FLUSHER: list[threading.Thread] = []
 
 
+def flush() -> None:
+    """Writes what the handlers hold now (before a last word on the terminal)."""
+    _flush_live(forever=False)
+
+
 def _flush_live(forever: bool = True) -> None:
     while True:
         try:
@@ -107,7 +133,7 @@ def configure(fmt: str, level: str = "info") -> None:
     if fmt == "json":
         formatter: logging.Formatter = JsonFormatter()  # its own UTC stamps (_stamp)
     else:
-        formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+        formatter = TextFormatter()
     handler.setFormatter(formatter)
     root = logging.getLogger()
     for old in root.handlers:

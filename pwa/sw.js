@@ -73,11 +73,43 @@ self.addEventListener("push", (event) => {
     if (target.origin === self.location.origin) url = target.pathname + target.search;
   } catch { /* keep the inbox */ }
   event.waitUntil(self.registration.showNotification(data.title || "Spasm diary", {
-    body: data.body || "", tag: data.tag, data: { url }, icon: "/static/icons/icon-192.png",
+    body: data.body || "", tag: data.tag, data: { url, reminder: data.reminder }, icon: "/static/icons/icon-192.png",
+    actions: doseActions(data),
   }));
 });
 
+// ---- Answering a medicine reminder from its notification (taken / skipped / later) --------------------------------
+// The payload of a medicine reminder carries its id and the three answers in the patient's language; the answer is
+// sent as the inbox's buttons send it (POST /api/v1/reminders/<id>/dose). If it cannot be sent (offline, signed
+// out), the inbox opens, where the same three buttons wait.
+const DOSE_ANSWERS = ["taken", "skipped", "later"];
+
+function doseActions(data) {
+  if (!data.reminder || !Array.isArray(data.actions)) return [];
+  return data.actions.filter((a) => a && DOSE_ANSWERS.includes(a.action)).map((a) => ({
+    action: a.action, title: String(a.title || a.action),
+  }));
+}
+
+async function answerDose(reminder, status) {
+  const who = await fetch("/api/v1/auth/session", { credentials: "same-origin", cache: "no-store" });
+  const body = who.ok ? await who.json() : {};
+  if (!body.user) return false;
+  const answer = await fetch(`/api/v1/reminders/${encodeURIComponent(reminder)}/dose`, {
+    method: "POST", credentials: "same-origin", body: JSON.stringify({ status }),
+    headers: { "content-type": "application/json", "x-csrf-token": body.csrf_token },
+  });
+  return answer.ok;
+}
+
 self.addEventListener("notificationclick", (event) => {
   event.notification.close();
+  const reminder = event.notification.data?.reminder;
+  if (reminder && DOSE_ANSWERS.includes(event.action)) {
+    event.waitUntil(answerDose(reminder, event.action)
+      .catch(() => false)
+      .then((sent) => (sent ? undefined : self.clients.openWindow("/reminders"))));
+    return;
+  }
   event.waitUntil(self.clients.openWindow(event.notification.data?.url || "/reminders"));
 });

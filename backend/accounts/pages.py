@@ -28,9 +28,11 @@ from backend.accounts.schemas import RegisterIn
 from backend.accounts.sessions import end_session
 from backend.accounts.two_step import challenge
 from backend.config import Settings
+from backend.diary import catalog
 from backend.shared.caller import client_address, session_token_from
+from backend.shared.checks import zone_choices
 from backend.shared.csrf import cleared_anonymous_cookie
-from backend.shared.i18n import N_, best_language, translate
+from backend.shared.i18n import LANGUAGES, N_, best_language, translate
 from backend.shared.problems import FieldError, Problem, invalid
 from backend.shared.rendering import page
 
@@ -172,25 +174,44 @@ async def code_form(
 # ---- registering and signing out -------------------------------------------------------------------------------------
 
 
+def _register_page(request: Request[Any, Any, Any], settings: Settings, form: dict[str, Any], **extra: Any) -> Template:
+    """The registration form: who you are, and for a patient the condition(s), the language and the time zone the
+    diary is kept in (chosen from lists: the profile's own choices, so the rules and reminders fit from day one)."""
+    language = _language(request)
+    conditions = [(code, translate(language, label)) for code, label in catalog.CONDITIONS.items()]
+    return _page(
+        request,
+        settings,
+        "register.html",
+        form={"language": language, **form},
+        conditions=conditions,
+        zones=zone_choices(),
+        **extra,
+    )
+
+
 @get("/register", include_in_schema=False)
 async def register_page(request: Request[Any, Any, Any], settings: Settings) -> Template:
-    return _page(request, settings, "register.html", form={})
+    return _register_page(request, settings, {})
 
 
 @post("/register", include_in_schema=False, status_code=303)
-async def register_form(
-    request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, data: dict[str, str] = Form
-) -> Response[Any]:
-    form = {k: data.get(k, "") for k in ("email", "display_name", "role", "time_zone")}
+async def register_form(request: Request[Any, Any, Any], db: AsyncSession, settings: Settings) -> Response[Any]:
+    data = await request.form()
+    form: dict[str, Any] = {k: str(data.get(k) or "") for k in ("email", "display_name", "role", "time_zone")}
+    form["conditions"] = [c for c in dict.fromkeys(data.getall("conditions", [])) if c in catalog.CONDITIONS]
+    chosen = str(data.get("language") or "")
+    form["language"] = chosen if chosen in LANGUAGES else _language(request)
     language = _language(request)
     try:
         parsed = RegisterIn(
             email=form["email"][:254].strip(),
-            password=data.get("password", "")[:4096],
+            password=str(data.get("password") or "")[:4096],
             display_name=form["display_name"][:100],
             role="clinician" if form["role"] == "clinician" else "patient",
             time_zone=form["time_zone"][:64] or "UTC",
-            language=language,  # type: ignore[arg-type]
+            language=form["language"],
+            conditions=form["conditions"],
         )
         if not EMAIL.match(parsed.email):
             raise invalid([FieldError("email", "is not an e-mail address such as name@example.com")])
@@ -199,12 +220,11 @@ async def register_form(
         )
     except Problem as problem:
         await db.rollback()
-        return _page(
+        return _register_page(
             request,
             settings,
-            "register.html",
+            form,
             status=400 if problem.status_code != 429 else 429,
-            form=form,
             errors=messages(problem, language),
             headers=_waited(problem),
         )

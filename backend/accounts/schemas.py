@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
+from backend.diary.catalog import Condition
 from backend.shared.schemas import Input
 
 Email = Annotated[str, Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
@@ -20,6 +21,8 @@ class RegisterIn(Input, kw_only=True, forbid_unknown_fields=True):
     role: Literal["patient", "clinician"] = "patient"
     time_zone: Annotated[str, Meta(min_length=1, max_length=64)] = "UTC"
     language: Literal["en", "es"] = "en"
+    # The patient's condition(s), asked at registration (the profile's own field; the rules follow them).
+    conditions: Annotated[list[Condition], Meta(max_length=7)] = []
 
 
 class SignInIn(Input, kw_only=True, forbid_unknown_fields=True):

@@ -122,7 +122,7 @@ async def register(
         db.add(
             PatientProfile(
                 patient_id=user.id,
-                conditions=[],
+                conditions=list(dict.fromkeys(data.conditions)),
                 time_zone=data.time_zone,
                 sleep_start=dt.time(23, 0),
                 sleep_end=dt.time(7, 0),

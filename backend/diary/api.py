@@ -15,13 +15,16 @@ from litestar.di import Provide
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.diary import catalog, feed, records, services
+from backend.diary import catalog, doses, feed, records, services
 from backend.diary.dependencies import TheSafety, TheWrites
 from backend.diary.models import Episode, Regimen
 from backend.diary.schemas import (
     ISO_WEEK,
     CheckInIn,
     CheckInOut,
+    DoseAnswerIn,
+    DoseIn,
+    DoseOut,
     EpisodeIn,
     EpisodeOut,
     EpisodePage,
@@ -240,9 +243,62 @@ class RegimenController(Controller):
         await writes.delete(db, patient, Regimen, regimen_id, parse_if_match(if_match), address=address)
         return Response(None, status_code=204, headers=NO_STORE)
 
+    @put(
+        "/{regimen_id:uuid}/doses/{slot:str}",
+        status_code=200,
+        summary="Answer one dose of the plan by its slot (taken, skipped, later; idempotent)",
+    )
+    async def put_dose_by_slot(
+        self,
+        request: Request[Any, Any, Any],
+        db: AsyncSession,
+        writes: TheWrites,
+        patient: Principal,
+        regimen_id: uuid.UUID,
+        slot: Annotated[str, Parameter(max_length=16, description="The local day and time, e.g. 2026-12-04T08:00")],
+        data: DoseAnswerIn,
+    ) -> Response[DoseOut]:
+        address = client_address(request)
+        out, created = await writes.dose(db, patient, regimen_id, slot, data.status, address=address)
+        return _answer(out, created)
+
     @get("/", summary="The treatment plan, most recent start first")
     async def list_regimens(self, db: AsyncSession, patient: Principal) -> Response[list[RegimenOut]]:
         return Response(await services.regimens(db, patient.user_id), headers=NO_STORE)
+
+
+class DoseController(Controller):
+    path = "/api/v1/doses"
+    tags = ["doses"]
+    dependencies = {"patient": Provide(provide_patient)}
+
+    @put(
+        "/{dose_id:uuid}", status_code=200, summary="Answer one dose of the plan by an id of your choosing (idempotent)"
+    )
+    async def put_dose(
+        self,
+        request: Request[Any, Any, Any],
+        db: AsyncSession,
+        writes: TheWrites,
+        patient: Principal,
+        dose_id: uuid.UUID,
+        data: DoseIn,
+    ) -> Response[DoseOut]:
+        address = client_address(request)
+        out, created = await writes.dose(
+            db, patient, data.regimen_id, data.scheduled_for, data.status, dose_id=dose_id, address=address
+        )
+        return _answer(out, created)
+
+    @get("/", summary="Answered doses in a range of local days, newest first")
+    async def list_doses(
+        self,
+        db: AsyncSession,
+        patient: Principal,
+        start: Annotated[dt.date | None, Parameter(query="from", required=False, schema_extra=DAY_RANGE)] = None,
+        end: Annotated[dt.date | None, Parameter(query="to", required=False, schema_extra=DAY_RANGE)] = None,
+    ) -> Response[list[DoseOut]]:
+        return Response(await doses.doses(db, patient.user_id, start=start, end=end), headers=NO_STORE)
 
 
 class ProfileController(Controller):
@@ -297,6 +353,7 @@ ROUTES: list[Any] = [
     CheckInController,
     PennController,
     RegimenController,
+    DoseController,
     ProfileController,
     get_catalog,
     sync_feed,

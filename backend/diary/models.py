@@ -10,7 +10,22 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, SmallInteger, String, Text, Time, Uuid, false
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+    Uuid,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, UTCDateTime
@@ -141,3 +156,32 @@ class Regimen(Base):
     deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
 
     __table_args__ = (Index("ix_regimens_patient_id_start_date", "patient_id", "start_date"),)
+
+
+class Dose(Base):
+    """One scheduled dose of a regimen, as the patient answered its reminder: taken, skipped, or later (snoozed).
+
+    A dose is the regimen's time of day on a local day (``day`` and ``time``, the wall clock of the plan, as the
+    reminder's key names it); ``scheduled_at`` is that moment in UTC. One record per dose: the slot is unique, and the
+    id the phone chose when it first answered stays the record's id, so an answer replayed from the outbox, the
+    notification and the inbox all land on the same row. Adherence (rules R10 and S5, the report) reads these.
+    """
+
+    __tablename__ = "doses"
+
+    patient_id: Mapped[uuid.UUID] = _patient_fk()
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, unique=True)
+    regimen_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    day: Mapped[dt.date] = mapped_column(Date)
+    time: Mapped[str] = mapped_column(String(5))
+    scheduled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(8))
+    answered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        ForeignKeyConstraint(["patient_id", "regimen_id"], ["regimens.patient_id", "regimens.id"], ondelete="CASCADE"),
+        UniqueConstraint("patient_id", "regimen_id", "day", "time", name="uq_doses_patient_id_regimen_id_day_time"),
+        Index("ix_doses_patient_id_day", "patient_id", "day"),
+    )

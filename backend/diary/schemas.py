@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta
@@ -238,3 +238,32 @@ class SyncPage(msgspec.Struct, kw_only=True):
     cursor: str
     more: bool
     server_time: dt.datetime
+
+
+DoseStatus = Literal["taken", "skipped", "later"]
+# A dose of the plan: the local day and the plan's time of day ("2026-12-04T08:00"), as the reminder names it.
+DOSE_SLOT = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]$"
+DoseSlot = Annotated[
+    str, Meta(pattern=DOSE_SLOT, description="The local day and the plan's time of day, e.g. 2026-12-04T08:00")
+]
+
+
+class DoseIn(Input, kw_only=True, forbid_unknown_fields=True):
+    regimen_id: uuid.UUID
+    scheduled_for: DoseSlot
+    status: DoseStatus
+
+
+class DoseAnswerIn(Input, kw_only=True, forbid_unknown_fields=True):
+    status: DoseStatus
+
+
+class DoseOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    version: int
+    regimen_id: uuid.UUID
+    scheduled_for: str
+    scheduled_at: dt.datetime
+    status: DoseStatus
+    answered_at: dt.datetime
+    updated_at: dt.datetime

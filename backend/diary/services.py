@@ -22,12 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.config import Settings
 from backend.db import Base, utcnow
-from backend.diary import records, validation
+from backend.diary import doses, records, validation
 from backend.diary.models import CheckIn, Episode, PatientProfile, PennRating, Regimen
 from backend.diary.safety import Safety
 from backend.diary.schemas import (
     CheckInIn,
     CheckInOut,
+    DoseOut,
     EpisodeIn,
     EpisodeOut,
     EpisodePage,
@@ -200,6 +201,24 @@ class Writes:
         )
         self.safety.schedule(patient.user_id)
         return records.regimen_out(result.row), result.created
+
+    async def dose(
+        self,
+        db: AsyncSession,
+        patient: Principal,
+        regimen_id: uuid.UUID,
+        slot: str,
+        status: str,
+        *,
+        dose_id: uuid.UUID | None = None,
+        address: str,
+    ) -> tuple[DoseOut, bool]:
+        """One dose answered taken, skipped or later (doses.py); the rules that read adherence (R10, S5) run again."""
+        out, created = await doses.record(
+            db, self.settings, patient, regimen_id, slot, status, dose_id=dose_id, address=address
+        )
+        self.safety.schedule(patient.user_id)
+        return out, created
 
     async def delete(
         self,

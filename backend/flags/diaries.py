@@ -11,13 +11,13 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import User
-from backend.diary.models import CheckIn, Episode, PatientProfile, Regimen
+from backend.diary.models import CheckIn, Dose, Episode, PatientProfile, Regimen
 from backend.flags.engine import rules_for
 from backend.flags.models import LIVE_STATUSES, Flag, ThresholdOverride
 from backend.flags.rows import day_from_row, episode_from_row, patient_from
 from backend.flags.rules.treatment import TRIAL_KINDS
 from backend.flags.screen import SPIKE_RULES
-from backend.flags.window import Day, Diary, Ep, Plan
+from backend.flags.window import Day, Diary, DoseAnswer, Ep, Plan
 
 # The longest look-back of any rule: R6 compares two 4-week windows, S3/R6 baselines reach 28 days before a 14-day
 # window. Urgent rules need a week plus the S3 baseline for U7/U10.
@@ -125,7 +125,9 @@ async def load_diaries(
         for r in (
             await db.execute(select(Regimen).where(Regimen.patient_id.in_(ids), Regimen.deleted_at.is_(None)))
         ).scalars():
-            plans[r.patient_id].append(Plan(r.id, r.kind, r.name, r.start_date, r.stop_date, r.stopped_by_clinician))
+            plans[r.patient_id].append(
+                Plan(r.id, r.kind, r.name, r.start_date, r.stop_date, r.stopped_by_clinician, tuple(r.times or ()))
+            )
     episodes: dict[uuid.UUID, list[Ep]] = {pid: [] for pid in ids}
     checkins: dict[uuid.UUID, list[Day]] = {pid: [] for pid in ids}
     episode_when: list[Any] = [and_(Episode.patient_id.in_(ids), Episode.started_at >= earliest)]
@@ -152,6 +154,16 @@ async def load_diaries(
         if (c.patient_id, c.day) not in seen_days:
             seen_days.add((c.patient_id, c.day))
             checkins[c.patient_id].append(day_from_row(c))
+    doses: dict[uuid.UUID, list[DoseAnswer]] = {pid: [] for pid in ids}
+    if not urgent_only:  # the adherence rules (R10, S5) are not urgent ones
+        for d in (
+            await db.execute(
+                select(Dose.patient_id, Dose.regimen_id, Dose.day, Dose.time, Dose.status).where(
+                    Dose.patient_id.in_(ids), Dose.day >= earliest.date()
+                )
+            )
+        ).all():
+            doses[d.patient_id].append(DoseAnswer(d.regimen_id, d.day, d.time, d.status))
     relapses: dict[uuid.UUID, list[dt.date]] = {pid: [] for pid in ids}
     checked: dict[uuid.UUID, list[dt.date]] = {pid: [] for pid in ids}
     if not urgent_only:
@@ -171,6 +183,7 @@ async def load_diaries(
             episodes=tuple(sorted(own, key=lambda e: (e.start, e.id))),
             checkins=tuple(sorted(checkins[pid], key=lambda c: c.day)),
             plans=tuple(plans[pid]),
+            doses=tuple(sorted(doses[pid], key=lambda d: (d.day, d.time))),
             last_relapse_on=max(relapses[pid]) if relapses[pid] else None,
             spike_checklist_done_on=max(checked[pid]) if checked[pid] else None,
         )

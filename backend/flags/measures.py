@@ -12,7 +12,7 @@ import statistics
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from backend.flags.window import Diary, Ep
+from backend.flags.window import Diary, Ep, Plan
 
 BASELINE_DAYS = 28
 BASELINE_MIN_DAYS = 14
@@ -177,3 +177,71 @@ def treatment_response(
         else:
             verdict = f"no meaningful response: {basis} {improvement:.0%} better (< {cut:.0%})"
     return TreatmentResponse(before, after, b_mean, a_mean, b_rate, a_rate, basis, improvement, verdict)
+
+
+# ---- adherence (R10, S5, the report) ----------------------------------------------------------------------------------
+
+CHECKIN_SCORE = {"all": 1.0, "some": 0.5, "none": 0.0}
+
+
+@dataclass(frozen=True)
+class Adherence:
+    """Doses taken out of doses counted, over some days: per dose where the patient answered the doses, from the
+    check-in's "did you take your regular medicines?" on the other days."""
+
+    taken: float
+    counted: float
+    dose_days: frozenset[dt.date]  # days counted from dose records
+    checkin_days: frozenset[dt.date]  # days counted from the check-in's answer
+
+    @property
+    def share(self) -> float | None:
+        return self.taken / self.counted if self.counted else None
+
+    @property
+    def days(self) -> frozenset[dt.date]:
+        return self.dose_days | self.checkin_days
+
+
+def doses_planned(plans: Iterable[Plan], day: dt.date) -> int:
+    return sum(len(p.times) for p in plans if p.start <= day and (p.stop is None or p.stop > day))
+
+
+def adherence(diary: Diary, days: Iterable[dt.date], plans: Iterable[Plan]) -> Adherence:
+    """R10 [DEFAULT], scheduled-dose adherence of ``plans`` over ``days``. A day with doses of these plans answered
+    taken or skipped counts those doses (taken 1, skipped 0); a dose answered "later" and never settled, or not
+    answered at all, is not known and counts in neither. A day without answered doses counts its check-in answer
+    ("all" 1, "some" half, "none" 0) as that day's planned doses (at least one), so a day weighs the same however it
+    was answered."""
+    chosen = list(plans)
+    ids = {p.id for p in chosen}
+    wanted = set(days)
+    per_day: dict[dt.date, list[bool]] = {}
+    for d in diary.doses:
+        if d.day in wanted and d.regimen_id in ids and d.status in {"taken", "skipped"}:
+            per_day.setdefault(d.day, []).append(d.status == "taken")
+    taken = float(sum(sum(v) for v in per_day.values()))
+    counted = float(sum(len(v) for v in per_day.values()))
+    from_checkins = set()
+    for c in diary.checkins:
+        if c.day in wanted and c.day not in per_day and c.meds_taken in CHECKIN_SCORE:
+            weight = max(1, doses_planned(chosen, c.day))
+            taken += CHECKIN_SCORE[c.meds_taken] * weight
+            counted += weight
+            from_checkins.add(c.day)
+    return Adherence(taken, counted, frozenset(per_day), frozenset(from_checkins))
+
+
+def missed_day(diary: Diary, day: dt.date, plans: Iterable[Plan]) -> bool | None:
+    """S5: whether no dose of ``plans`` was taken that day (True), some was (False), or it is not known (None): from
+    the answered doses when there are any, from the check-in's "none" otherwise."""
+    ids = {p.id for p in plans}
+    answered = [
+        d.status == "taken" for d in diary.doses if d.day == day and d.regimen_id in ids and d.status != "later"
+    ]
+    if answered:
+        return not any(answered)
+    c = diary.checkin(day)
+    if c is None or c.meds_taken is None:
+        return None
+    return c.meds_taken == "none"

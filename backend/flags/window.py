@@ -85,6 +85,17 @@ class Plan:
     start: dt.date
     stop: dt.date | None = None
     stopped_by_clinician: bool = False
+    times: tuple[str, ...] = ()  # the times of day of its doses ("08:00"), for reminders and adherence
+
+
+@dataclass(frozen=True)
+class DoseAnswer:
+    """One scheduled dose of a plan, as the patient answered it: "taken", "skipped" or "later" (not decided yet)."""
+
+    regimen_id: uuid.UUID
+    day: dt.date  # the local day of the dose
+    time: str
+    status: str
 
 
 @dataclass(frozen=True)
@@ -113,6 +124,7 @@ class Diary:
     episodes: tuple[Ep, ...] = ()
     checkins: tuple[Day, ...] = ()
     plans: tuple[Plan, ...] = ()
+    doses: tuple[DoseAnswer, ...] = ()  # the answered doses of the plans (R10, S5), oldest first
     # Facts about earlier flags that some rules need (S4's 30 days since the last relapse, S6's checklist).
     last_relapse_on: dt.date | None = None
     spike_checklist_done_on: dt.date | None = None
@@ -177,6 +189,7 @@ class Diary:
             episodes=tuple(e for e in self.episodes if e.id in episode_ids),
             checkins=tuple(c for c in self.checkins if c.day in days),
             plans=self.plans,
+            doses=tuple(d for d in self.doses if d.day in days),
             last_relapse_on=self.last_relapse_on,
             spike_checklist_done_on=self.spike_checklist_done_on,
         )

@@ -12,10 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.config import Settings
 from backend.db import utcnow
+from backend.diary.dependencies import TheWrites
 from backend.reminders import delivery, services
 from backend.reminders.schemas import (
     AppointmentIn,
     AppointmentOut,
+    DoseAnswer,
     EndpointIn,
     FeedOut,
     Inbox,
@@ -66,6 +68,25 @@ async def snooze(
     db: AsyncSession, patient: Principal, reminder_id: uuid.UUID, data: ReminderSnoozeIn
 ) -> Response[ReminderOut]:
     return Response(await services.snooze(db, patient, reminder_id, data.minutes), headers=NO_STORE)
+
+
+@post(
+    "/api/v1/reminders/{reminder_id:uuid}/dose",
+    status_code=200,
+    summary="Answer a medicine reminder: the dose taken, skipped, or later (recorded per dose)",
+    tags=["reminders"],
+    dependencies=PATIENT,
+)
+async def answer_dose(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    writes: TheWrites,
+    patient: Principal,
+    reminder_id: uuid.UUID,
+    data: DoseAnswer,
+) -> Response[ReminderOut]:
+    answered = await services.answer_dose(db, writes, patient, reminder_id, data, address=client_address(request))
+    return Response(answered, headers=NO_STORE)
 
 
 @get("/api/v1/reminders/preferences", summary="When I want reminders", tags=["reminders"], dependencies=PATIENT)
@@ -193,6 +214,7 @@ ROUTES: list[Any] = [
     list_reminders,
     acknowledge,
     snooze,
+    answer_dose,
     get_preferences,
     put_preferences,
     push_key,

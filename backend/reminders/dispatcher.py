@@ -24,9 +24,11 @@ from backend.diary.models import PatientProfile
 from backend.diary.records import zone_of
 from backend.reminders import delivery, endpoints, queue
 from backend.reminders.models import DeliveryAttempt, Reminder, ReminderPreferences
+from backend.shared.i18n import N_, translate
 
 log = logging.getLogger("spasm.reminders")
 PLAN_EVERY = dt.timedelta(minutes=10)
+DOSE_ACTIONS = (("taken", N_("Taken")), ("skipped", N_("Skipped")), ("later", N_("Remind me later")))
 
 
 class Dispatcher:
@@ -116,12 +118,17 @@ class Dispatcher:
             if not await queue.still_needed(db, reminder, zone):
                 await self._finish(db, reminder, queue.finish_values(False, reminder.attempts, now, skipped=True))
                 return 0
-            payload = {
+            payload: dict[str, Any] = {
                 "title": reminder.title,
                 "body": reminder.body,
                 "url": reminder.link or "/reminders",
                 "tag": reminder.key,
             }
+            if reminder.kind == "medicine":
+                # Answered from the notification itself (sw.js): the dose is recorded as from the inbox.
+                words = {a: translate(profile.language, label) for a, label in DOSE_ACTIONS}
+                payload["reminder"] = str(reminder.id)
+                payload["actions"] = [{"action": a, "title": words[a]} for a, _label in DOSE_ACTIONS]
             outcomes = await delivery.push(db, self.settings, reminder.patient_id, payload, self.resolver)
             prefs = await db.get(ReminderPreferences, reminder.patient_id)
             if prefs is not None and prefs.email:

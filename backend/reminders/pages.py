@@ -16,11 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.config import Settings
 from backend.db import utcnow
+from backend.diary.dependencies import TheWrites
 from backend.diary.records import zone_of
 from backend.diary.services import profile_row
 from backend.reminders import delivery, services
-from backend.reminders.schemas import PreferencesIn
+from backend.reminders.schemas import DoseAnswer, PreferencesIn
 from backend.shared import forms
+from backend.shared.caller import client_address
 from backend.shared.dependencies import provide_clinician, provide_patient
 from backend.shared.i18n import N_
 from backend.shared.principal import Principal
@@ -30,6 +32,7 @@ from backend.shared.rendering import page
 PATIENT = {"patient": Provide(provide_patient)}
 CLINICIAN = {"clinician": Provide(provide_clinician)}
 SNOOZES = {"15": 15, "60": 60, "180": 180}
+DOSE_ANSWERS = {"taken", "skipped", "later"}
 # A time field posts HH:MM, some browsers HH:MM:SS; the seconds are dropped, anything else goes to the Struct as typed.
 CLOCK = re.compile(r"([0-9]{2}:[0-9]{2})(:[0-9]{2}(\.[0-9]{1,6})?)?")
 FIELD_NAMES = {
@@ -84,9 +87,17 @@ async def reminders_page(
 
 @post("/reminders/{reminder_id:uuid}/{action:str}", include_in_schema=False, status_code=303, dependencies=PATIENT)
 async def reminder_action_form(
-    request: Request[Any, Any, Any], db: AsyncSession, patient: Principal, reminder_id: uuid.UUID, action: str
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    writes: TheWrites,
+    patient: Principal,
+    reminder_id: uuid.UUID,
+    action: str,
 ) -> Response[Any]:
-    if action == "done":
+    if action in DOSE_ANSWERS:  # a medicine reminder: the dose is recorded (taken, skipped, later)
+        answer = forms.decode({"status": action}, DoseAnswer)
+        await services.answer_dose(db, writes, patient, reminder_id, answer, address=client_address(request))
+    elif action == "done":
         await services.acknowledge(db, patient, reminder_id)
     elif action == "snooze":
         form = await request.form()

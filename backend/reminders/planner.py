@@ -206,15 +206,16 @@ def plan(
                     # No reminder from the stop day on: a medicine being stopped is not one to be nudged to take.
                     if day < r.start_date or (r.stop_date is not None and day >= r.stop_date):
                         continue
-                    label = f"{r.name} ({r.dose})" if r.dose else r.name
+                    # The reminder names the medicine and its dose, so the patient can answer it from the lock screen.
+                    label = f"{r.name} {r.dose}" if r.dose else r.name
                     found.append(
                         Planned(
                             f"medicine:{r.id}:{day.isoformat()}T{text}",
                             "medicine",
                             moment,
-                            t("Medicine time"),
+                            t("%(medicine)s at %(time)s") % {"medicine": label, "time": text},
                             t("Time for %(medicine)s, as planned at %(time)s.") % {"medicine": label, "time": text},
-                            "/",
+                            "/plan",  # the plan, where its doses are counted
                             r.id,
                         )
                     )

@@ -126,9 +126,13 @@ async def plan_patient(db: AsyncSession, patient_id: uuid.UUID, now: dt.datetime
             )
         )
     ).scalars()
+    words_of = {p.key: (p.title, p.body) for p in wanted}
     for row in stale:
         if row.key not in keys:  # the appointment was cancelled, the medicine stopped, the daily time changed...
             row.status = "cancelled"
+        elif row.key in words_of and (row.title, row.body) != words_of[row.key]:
+            # A dose changed, or the patient's language: a reminder still waiting says what the plan says now.
+            row.title, row.body = words_of[row.key]
     await db.commit()
     return added
 

@@ -10,7 +10,7 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-from backend.diary.schemas import ClockTime
+from backend.diary.schemas import ClockTime, DoseStatus
 from backend.shared.schemas import Input
 
 # No control characters: PostgreSQL refuses NUL in text, and none belongs in a name, a place or an address.
@@ -29,11 +29,22 @@ class ReminderOut(msgspec.Struct, kw_only=True):
     status: str
     acknowledged: bool
     link: str | None
+    # A medicine reminder is one dose of the plan: its regimen, its slot and the patient's answer, if any.
+    regimen_id: uuid.UUID | None = None
+    scheduled_for: str | None = None
+    dose: str | None = None
 
 
 class Inbox(msgspec.Struct, kw_only=True):
     due: list[ReminderOut]
     upcoming: list[ReminderOut]
+
+
+class DoseAnswer(Input, kw_only=True, forbid_unknown_fields=True):
+    """The answer to a medicine reminder: the dose taken, skipped, or later (remind me again in ``minutes``)."""
+
+    status: DoseStatus
+    minutes: Annotated[int, Meta(ge=5, le=24 * 60)] = 60
 
 
 class ReminderSnoozeIn(Input, kw_only=True, forbid_unknown_fields=True):

@@ -16,11 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.config import Settings
 from backend.db import utcnow
+from backend.diary import doses
+from backend.diary.services import Writes
 from backend.reminders import calendar, endpoints, queue
 from backend.reminders.models import Appointment, CalendarFeed, PushSubscription, Reminder, ReminderPreferences
 from backend.reminders.schemas import (
     AppointmentIn,
     AppointmentOut,
+    DoseAnswer,
     Inbox,
     PreferencesIn,
     PreferencesOut,
@@ -36,7 +39,19 @@ SHOWN = ("pending", "claimed", "sent", "failed")
 FURTHEST = dt.timedelta(days=731)
 
 
-def reminder_out(r: Reminder) -> ReminderOut:
+def dose_slot(r: Reminder) -> tuple[uuid.UUID, str] | None:
+    """The dose a medicine reminder stands for, from its key (``medicine:<regimen>:<day>T<HH:MM>``, planner.py)."""
+    if r.kind != "medicine":
+        return None
+    parts = r.key.split(":", 2)
+    try:
+        return (uuid.UUID(parts[1]), parts[2]) if len(parts) == 3 else None
+    except ValueError:
+        return None
+
+
+def reminder_out(r: Reminder, answers: dict[tuple[uuid.UUID, str], str] | None = None) -> ReminderOut:
+    slot = dose_slot(r)
     return ReminderOut(
         id=r.id,
         kind=r.kind,
@@ -46,6 +61,9 @@ def reminder_out(r: Reminder) -> ReminderOut:
         status=r.status,
         acknowledged=r.acknowledged_at is not None,
         link=r.link,
+        regimen_id=slot[0] if slot else None,
+        scheduled_for=slot[1] if slot else None,
+        dose=(answers or {}).get(slot) if slot else None,
     )
 
 
@@ -73,8 +91,9 @@ async def inbox(db: AsyncSession, patient_id: uuid.UUID, now: dt.datetime) -> In
         .order_by(Reminder.due_at.desc())
     )
     rows = list((await db.execute(shown)).scalars())
-    due = [reminder_out(r) for r in rows if r.due_at <= now]
-    upcoming = sorted((reminder_out(r) for r in rows if r.due_at > now), key=lambda r: r.due_at)
+    answered = await doses.answers(db, patient_id, [s for r in rows if (s := dose_slot(r))])
+    due = [reminder_out(r, answered) for r in rows if r.due_at <= now]
+    upcoming = sorted((reminder_out(r, answered) for r in rows if r.due_at > now), key=lambda r: r.due_at)
     return Inbox(due=due[:50], upcoming=upcoming[:20])
 
 
@@ -100,6 +119,24 @@ async def snooze(db: AsyncSession, patient: Principal, reminder_id: uuid.UUID, m
     row.acknowledged_at, row.claimed_until, row.claimed_by, row.sent_at = None, None, None, None
     await db.commit()
     return reminder_out(row)
+
+
+async def answer_dose(
+    db: AsyncSession, writes: Writes, patient: Principal, reminder_id: uuid.UUID, answer: DoseAnswer, *, address: str
+) -> ReminderOut:
+    """Taken, skipped or later, from the inbox or the notification: the dose is recorded (the diary's own write, so
+    rules R10 and S5 count it), and the reminder is done, or due again in ``answer.minutes`` when it is "later"."""
+    row = await _own(db, patient, reminder_id)
+    slot = dose_slot(row)
+    if slot is None:
+        raise invalid([FieldError("status", "only a medicine reminder takes a dose answer")])
+    await writes.dose(db, patient, slot[0], slot[1], answer.status, address=address)
+    if answer.status == "later":
+        await snooze(db, patient, reminder_id, answer.minutes)
+    else:
+        await acknowledge(db, patient, reminder_id)
+    row = await _own(db, patient, reminder_id)
+    return reminder_out(row, await doses.answers(db, patient.user_id, [slot]))
 
 
 def _clock(value: dt.time | None) -> str | None:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from backend.diary.catalog import BODY_SITES, TREATMENTS, TRIGGERS
-from backend.flags.measures import TreatmentResponse, night_of, treatment_response
+from backend.flags.measures import Adherence, TreatmentResponse, adherence, night_of, treatment_response
 from backend.flags.window import Diary, Ep, Plan
 
 # MS Trust diary day-parts, by local hour; "during sleep" is any episode that woke the patient.
@@ -108,6 +108,7 @@ class Report:
     treatments: list[tuple[str, int, float | None, float | None]]  # label, episodes, median relief, median minutes
     trials: list[Trial] = field(default_factory=list)
     adherence: float | None = None
+    plan_adherence: list[tuple[Plan, Adherence]] = field(default_factory=list)  # each plan with set times, per dose
     plans: list[Plan] = field(default_factory=list)
     notes: list[tuple[dt.datetime, str]] = field(default_factory=list)
 
@@ -178,8 +179,6 @@ def build(
             if m is not None:
                 minutes.setdefault(kind, []).append(m)
     nights = {night_of(e) for e in eps if e.woke_from_sleep}
-    answered = [c.meds_taken for c in checkins if c.meds_taken in {"all", "some", "none"}]
-    score = {"all": 1.0, "some": 0.5, "none": 0.0}
     trials: list[Trial] = []
     for plan in diary.plans:
         # A plan started in the period, or shortly before it: its 14 days before the start lie within what the
@@ -248,7 +247,11 @@ def build(
             for k, n in treated.most_common()
         ],
         trials=trials,
-        adherence=sum(score[a] for a in answered if a) / len(answered) if answered else None,
+        # ---- adherence: per dose where the doses were answered, the check-in otherwise (the measure of rule R10) ----
+        adherence=adherence(diary, period, diary.plans).share,
+        plan_adherence=[
+            (p, adherence(diary, period, [p])) for p in sorted(diary.plans, key=lambda p: p.start) if p.times
+        ],
         plans=sorted(diary.plans, key=lambda p: p.start),
         notes=notes or [],
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from markupsafe import Markup, escape
@@ -117,4 +117,117 @@ def nrs_chart(series: list[tuple[dt.date, float | None]], title: str) -> Markup:
     parts.append(
         f'<text x="2" y="{PAD}" class="axis">10</text><text x="2" y="{HEIGHT - PAD}" class="axis">0</text></svg>'
     )
+    return Markup("".join(parts))
+
+
+# ---- the patient's trend charts ---------------------------------------------------------------------------------------
+# Drawn at a phone's width (a 360-unit view box shown as wide as the page, never wider than 30rem: app.css), so a label
+# of 15 units reads at 11 px or more even on a 320 px screen, about 14.5 px on a 390 px phone, at most 20 px on a laptop. Each has a value
+# axis with numbers, dates from the caller (formatted in the reader's language), and days without an entry drawn as
+# gaps, never as zero.
+
+TREND_W, TREND_H = 360, 200
+LEFT, RIGHT, TOP, BOTTOM = 34, 10, 12, 30
+FONT = 15
+INK, BAR, LINE, GAP, GRID = "#1b1b1b", "#2f6db5", "#0b3d75", "#6b6b6b", "#d0d7de"
+
+
+def nice_top(value: float) -> int:
+    """The least of 2, 5, 10, 20, 50, 100... at or above ``value``, so the axis has round numbers."""
+    return next(m * 10**e for e in range(7) for m in (1, 2, 5) if m * 10**e >= max(value, 2))
+
+
+def _ticks(top: int) -> list[int]:
+    """0, the middle and the top (0, 1, 2 for a top of 2; 0, 5, 10; 0, 10, 20...)."""
+    return [0, top // 2, top] if top % 2 == 0 else [0, top]
+
+
+def _frame(title: str, top: int, ticks: list[int], labels: Sequence[str], number: Callable[[float], str]) -> list[str]:
+    plot_h = TREND_H - TOP - BOTTOM
+    parts = [
+        f'<svg viewBox="0 0 {TREND_W} {TREND_H}" role="img" aria-label="{escape(title)}" class="trend-chart">',
+        f"<title>{escape(title)}</title>",
+        f'<g class="axis" font-size="{FONT}" fill="{INK}">',
+    ]
+    for tick in ticks:
+        y = TOP + plot_h - tick / top * plot_h
+        parts.append(
+            f'<line stroke="{GRID}" x1="{LEFT}" x2="{TREND_W - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>'
+            f'<text class="tick" x="{LEFT - 5}" y="{y + 4:.1f}" text-anchor="end">{escape(number(tick))}</text>'
+        )
+    n = max(1, len(labels))
+    step = (TREND_W - LEFT - RIGHT) / n
+    shown = sorted({0, n // 3, (2 * n) // 3, n - 1}) if n > 4 else list(range(n))
+    for i in shown:
+        if i >= len(labels):
+            continue
+        anchor = "start" if i == 0 and n > 4 else "end" if i == n - 1 and n > 4 else "middle"
+        x = LEFT if anchor == "start" else TREND_W - RIGHT if anchor == "end" else LEFT + (i + 0.5) * step
+        parts.append(
+            f'<text class="date" x="{x:.1f}" y="{TREND_H - 10}" text-anchor="{anchor}">{escape(labels[i])}</text>'
+        )
+    parts.append("</g>")
+    return parts
+
+
+def day_bars(
+    values: Sequence[int | None],
+    labels: Sequence[str],
+    title: str,
+    *,
+    number: Callable[[float], str] = lambda v: f"{v:g}",
+    missing: str = "no entry",
+) -> Markup:
+    """Bars of a daily count on a value axis of round numbers; a day that is None (nothing logged) is a gap with a
+    small grey mark at the base, not a bar of zero."""
+    top = nice_top(max([v for v in values if v is not None] + [0]))
+    parts = _frame(title, top, _ticks(top), labels, number)
+    plot_h = TREND_H - TOP - BOTTOM
+    step = (TREND_W - LEFT - RIGHT) / max(1, len(values))
+    base = TOP + plot_h
+    for i, (value, label) in enumerate(zip(values, labels, strict=True)):
+        x = LEFT + i * step
+        if value is None:
+            parts.append(
+                f'<rect class="gap" fill="{GAP}" x="{x + step * 0.3:.1f}" y="{base - 2:.1f}" '
+                f'width="{max(step * 0.4, 1):.1f}" height="2"><title>{escape(label)}: {escape(missing)}</title></rect>'
+            )
+            continue
+        h = value / top * plot_h
+        parts.append(
+            f'<rect class="bar" fill="{BAR}" x="{x + 0.5:.1f}" y="{base - h:.1f}" width="{max(step - 1, 1):.1f}" '
+            f'height="{h:.1f}"><title>{escape(label)}: {escape(number(value))}</title></rect>'
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def day_line(
+    values: Sequence[float | None],
+    labels: Sequence[str],
+    title: str,
+    *,
+    number: Callable[[float], str] = lambda v: f"{v:g}",
+    top: int = 10,
+) -> Markup:
+    """A daily rating on a fixed scale (0 to ``top``, 0-10 for stiffness and strength) as dots joined where days
+    follow each other; a day without a value breaks the line (a gap, not a fall to 0)."""
+    parts = _frame(title, top, [0, top // 2, top], labels, number)
+    plot_h = TREND_H - TOP - BOTTOM
+    step = (TREND_W - LEFT - RIGHT) / max(1, len(values))
+    runs: list[list[str]] = [[]]
+    for i, (value, label) in enumerate(zip(values, labels, strict=True)):
+        if value is None:
+            runs.append([])
+            continue
+        x, y = LEFT + (i + 0.5) * step, TOP + plot_h - min(value, top) / top * plot_h
+        runs[-1].append(f"{x:.1f},{y:.1f}")
+        parts.append(
+            f'<circle class="dot" fill="{LINE}" cx="{x:.1f}" cy="{y:.1f}" r="3">'
+            f"<title>{escape(label)}: {escape(number(value))}</title></circle>"
+        )
+    for run in runs:
+        if len(run) > 1:
+            parts.append(f'<polyline fill="none" stroke="{LINE}" stroke-width="2" points="{" ".join(run)}"/>')
+    parts.append("</svg>")
     return Markup("".join(parts))

@@ -12,6 +12,18 @@ def _zones() -> frozenset[str]:
     return frozenset(z for z in zoneinfo.available_timezones() if z not in {"localtime", "posixrules", "Factory"})
 
 
+@functools.cache
+def zone_choices() -> list[tuple[str, list[str]]]:
+    """The zones a person picks from, by region (Europe: Europe/Madrid, ...), with UTC first; legacy aliases such as
+    "US/Eastern" or "Etc/GMT+3" left out (each place is under its region's name)."""
+    regions: dict[str, list[str]] = {}
+    for name in sorted(_zones()):
+        region, _, place = name.partition("/")
+        if place and region not in {"Etc", "SystemV", "US", "Canada", "Mexico", "Brazil", "Chile"}:
+            regions.setdefault(region, []).append(name)
+    return [("UTC", ["UTC"]), *sorted(regions.items())]
+
+
 def known_time_zone(name: str) -> bool:
     """An IANA zone name; "localtime" and file paths would mean whatever the server happens to be set to."""
     return name in _zones()

@@ -7,9 +7,10 @@ const isPatient = document.body.dataset.role === "patient";
 const status = document.getElementById("outbox-status");
 
 const zone = document.getElementById("time_zone");
-if (zone && zone.type === "hidden" && zone.value === "UTC") {
-  // Registers people in the time zone their phone is set to, so "today" and "at night" mean their own.
-  zone.value = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+if (zone && zone.dataset.guess === "yes") {
+  // Starts the list at the time zone the phone is set to, so "today" and "at night" mean the person's own.
+  const guess = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (guess && [...zone.options].some((o) => o.value === guess)) zone.value = guess;
 }
 
 export async function showWaiting() {

@@ -1100,6 +1100,7 @@ def diary_requests(app: Litestar) -> list[tuple[str, str, dict[str, Any] | None]
         "/api/v1/penn": {"frequency": 1, "severity": 1},
         "/api/v1/regimens": regimen(),
         "/api/v1/profile": profile(),
+        "/api/v1/doses": {"regimen_id": str(uuid.uuid4()), "scheduled_for": f"{today()}T08:00", "status": "taken"},
     }
     fill = {"uuid": lambda: str(uuid.uuid4()), "date": lambda: today().isoformat(), "str": lambda: iso_week(today())}
     requests = []
@@ -1128,6 +1129,8 @@ async def test_diary_requests_cover_every_record_kind(app: Litestar) -> None:
         ("GET", "episodes"),
         ("PUT", "episodes"),
         ("DELETE", "episodes"),
+        ("GET", "doses"),
+        ("PUT", "doses"),
     }
     assert expected <= covered
     assert len(diary_requests(app)) >= 15

@@ -487,7 +487,9 @@ async def test_medicine_times_written_with_a_regimen_become_reminders(app: Lites
     may = [e for e in expected if before <= e < after + 48 * HOUR]
     got = sorted(when(r["due_at"]) for r in medicines)
     assert set(must) <= set(got) <= set(may), (got, must)
-    assert all(r["title"] == "Medicine time" and "Baclofen (10 mg)" in r["body"] for r in medicines)
+    # The reminder names the medicine, its dose and its time (it said only "Medicine time" before).
+    assert {r["title"] for r in medicines} <= {"Baclofen 10 mg at 08:00", "Baclofen 10 mg at 20:00"}, medicines
+    assert all("Baclofen 10 mg" in r["body"] for r in medicines)
     rows = [r for r in await reminders_of(app, patient) if r.kind == "medicine"]
     assert {r.subject_id for r in rows} == {str(regimen_id)}
 
@@ -677,6 +679,7 @@ def test_the_page_template_names_every_form_it_posts() -> None:
     assert actions == {
         "/reminders/{{ r.id }}/done",
         "/reminders/{{ r.id }}/snooze",
+        "/reminders/{{ r.id }}/{{ answer }}",  # taken, skipped, later (reminder_action_form's DOSE_ANSWERS)
         "/reminders/preferences",
         "/reminders/calendar",
     }

@@ -313,8 +313,9 @@ def test_medicine_times_give_one_reminder_per_time_per_day() -> None:
         at(MADRID, 2026, 6, 11, 20),
         at(MADRID, 2026, 6, 12, 8),
     ]
-    assert all(p.subject_id == "reg-1" and p.link == "/" for p in found)
-    assert "Baclofen (10 mg)" in found[0].body and "20:00" in found[0].body
+    assert all(p.subject_id == "reg-1" and p.link == "/plan" for p in found)
+    assert "Baclofen 10 mg" in found[0].body and "20:00" in found[0].body
+    assert [p.title for p in found[:2]] == ["Baclofen 10 mg at 20:00", "Baclofen 10 mg at 08:00"]  # names the dose
     assert len({p.key for p in found}) == 4
     assert all(now <= p.due_at < now + planner.HORIZON for p in found)
 

@@ -211,7 +211,17 @@ async def test_every_form_of_every_page_holds_to_the_api_limits(app: Litestar, b
     posts += await sweep(clinician, ["/", f"/patients/{patient_id}/report"])  # before the patient stops sharing
     posts += await sweep(
         patient,
-        ["/", "/log", f"/episodes/{episode_id}", "/check-in", "/penn", "/reminders", "/sharing", "/account"],
+        [
+            "/",
+            "/log",
+            f"/episodes/{episode_id}",
+            "/check-in",
+            "/penn",
+            "/reminders",
+            "/sharing",
+            "/account",
+            "/plan/new",
+        ],
     )
     assert posts > 300  # the sweep found the forms
     assert await longest_texts(app) == []

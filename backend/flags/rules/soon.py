@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from backend.flags.measures import count_baseline
+from backend.flags.measures import count_baseline, missed_day
 from backend.flags.rules.base import WHO_SOON, Finding, Limit, Rule, Thresholds, finding, recent
 from backend.flags.rules.spikes import SPIKE, SPIKE_LIMITS, spasticity_spike
 from backend.flags.window import Diary
@@ -173,14 +173,15 @@ def baclofen_stopped(diary: Diary, t: Thresholds) -> Finding | None:
     active = [p for p in baclofen if p.start <= diary.today and (p.stop is None or p.stop >= diary.today)]
     if not active:
         return None
-    run: list = []  # type: ignore[type-arg]
+    # Missed days: per dose where the patient answered the baclofen doses, the check-in's "none" otherwise.
+    run: list[dt.date] = []
     for d in diary.days_back(7):
-        c = diary.checkin(d)
-        run = [*run, c] if c is not None and c.meds_taken == "none" else []
+        run = [*run, d] if missed_day(diary, d, active) else []
         if len(run) >= t["missed_days"]:
             return finding(
                 "S5",
-                days=run,
+                days=[c for c in (diary.checkin(x) for x in run) if c is not None],
+                extra_days=run,
                 patient=f"You have missed your baclofen for {len(run)} days. Do not stop it without advice. {WHO_SOON}",
                 clinician=f"Oral baclofen: no doses taken for {len(run)} consecutive days.",
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from backend.flags.measures import logged_days, treatment_response
+from backend.flags.measures import adherence, logged_days, treatment_response
 from backend.flags.rules.base import WHO_ROUTINE, Finding, Limit, Rule, Thresholds, finding, recent
 from backend.flags.window import Diary
 
@@ -85,7 +85,8 @@ def treatment_trial_review(diary: Diary, t: Thresholds) -> Finding | None:
 
 
 def adherence_gap(diary: Diary, t: Thresholds) -> Finding | None:
-    """R10 [DEFAULT]: scheduled-dose adherence below 80% over 14 days for regular antispasticity medicine."""
+    """R10 [DEFAULT]: scheduled-dose adherence below 80% over 14 days for regular antispasticity medicine; counted per
+    dose where the patient answered the doses, from the check-in's medicines question otherwise (measures.adherence)."""
     days = recent(diary, int(t["days"]))
     on_plan = [
         p
@@ -94,20 +95,21 @@ def adherence_gap(diary: Diary, t: Thresholds) -> Finding | None:
     ]
     if not on_plan:
         return None
-    score = {"all": 1.0, "some": 0.5, "none": 0.0}
-    answered = [c for c in diary.checkins if c.day in days and c.meds_taken in score]
-    if len(answered) < t["min_answers"]:
+    measured = adherence(diary, days, on_plan)
+    share = measured.share
+    if share is None or len(measured.days) < t["min_answers"] or share >= t["adherence"]:
         return None
-    adherence = sum(score[c.meds_taken] for c in answered if c.meds_taken) / len(answered)
-    if adherence >= t["adherence"]:
-        return None
+    answered = [c for c in diary.checkins if c.day in measured.checkin_days]
+    per_dose = f"{int(measured.taken)} of {int(measured.counted)} doses" if not answered else ""
+    basis = per_dose or f"{len(measured.days)} days ({len(measured.dose_days)} answered per dose)"
     return finding(
         "R10",
         days=answered,
-        patient=f"Your regular medicines were taken as planned on about {adherence:.0%} of days. If "
+        extra_days=measured.dose_days,
+        patient=f"Your regular medicines were taken as planned about {share:.0%} of the time. If "
         f"something makes them hard to take, {WHO_ROUTINE[0].lower() + WHO_ROUTINE[1:]}",
-        clinician=f"Adherence {adherence:.0%} over {len(answered)} check-ins (< {t['adherence']:.0%}).",
-        measures={"adherence": adherence},
+        clinician=f"Adherence {share:.0%} over {basis} (< {t['adherence']:.0%}).",
+        measures={"adherence": share},
     )
 
 
@@ -155,7 +157,7 @@ TREATMENT_RULES = [
         limits={
             "days": Limit(7, 28, DAYS),
             "adherence": Limit(0.05, 1, "share of doses taken below which the rule fires", whole=False),
-            "min_answers": Limit(1, 28, "check-ins answering the medicines question, at least"),
+            "min_answers": Limit(1, 28, "days with an answer about the medicines (doses or check-in), at least"),
         },
     ),
 ]

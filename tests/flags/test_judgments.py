@@ -190,7 +190,9 @@ async def test_a_resolved_pattern_comes_back_only_as_a_fresh_pattern(
     it back; a whole new fortnight of frequent episodes, none of them judged, does."""
     patient, _ = await linked_pair(app, browser, clinician)
     patient_id = uuid.UUID(patient.user["id"])  # type: ignore[index]
-    real_now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    # Noon UTC today: the same calendar day in UTC and in the patient's Madrid, whatever the hour the test runs
+    # (after 22:00 or 23:00 UTC, Madrid is already on the next day, and every window would shift by one).
+    real_now = dt.datetime.now(dt.UTC).replace(hour=12, minute=0, second=0, microsecond=0)
 
     def on(days_ago: int, hour: int = 12) -> str:
         return (real_now - dt.timedelta(days=days_ago)).replace(hour=hour).isoformat()

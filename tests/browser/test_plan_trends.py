@@ -24,6 +24,17 @@ LABEL_SIZES = """() => [...document.querySelectorAll('svg.trend-chart')].flatMap
 })"""
 
 
+def open_until_shown(page: Page, url: str, text: str, seconds: float = 20) -> None:
+    """Opens ``url`` again until ``text`` is on it: the reminders of a plan are planned just after its write (the
+    evaluator every diary write schedules), not inside it."""
+    deadline = time.monotonic() + seconds
+    page.goto(url)
+    while not page.get_by_text(text).count() and time.monotonic() < deadline:
+        time.sleep(0.5)
+        page.goto(url)
+    expect(page.get_by_text(text).first).to_be_visible()
+
+
 def next_minute_time() -> tuple[str, dt.datetime]:
     """A time of day one to two minutes ahead on the patient's clock, and its instant."""
     moment = (dt.datetime.now(LONDON) + dt.timedelta(minutes=2)).replace(second=0, microsecond=0)
@@ -52,8 +63,7 @@ def test_a_medicine_added_is_named_by_its_reminder_and_taken_from_the_inbox(phon
     screenshot(phone, "plan")
 
     title = f"Baclofen 10 mg at {time_of_day}"
-    phone.goto("/reminders")
-    expect(phone.get_by_text(title).first).to_be_visible()  # coming up, named with its medicine and dose
+    open_until_shown(phone, "/reminders", title)  # coming up, named with its medicine and dose
     # Once its time has come, it waits in "Now" with the three answers.
     while dt.datetime.now(dt.UTC) < due.astimezone(dt.UTC):
         time.sleep(2)
@@ -142,8 +152,7 @@ def test_spanish_reminders(phone_es: Page, browser_errors: Any) -> None:
     time_of_day, _due = next_minute_time()
     body = {"kind": "muscle_relaxant", "name": "Baclofeno", "dose": "5 mg", "times": [time_of_day]}
     api(phone_es.context, "PUT", f"/api/v1/regimens/{uuid.uuid4()}", json={**body, "start_date": "2026-01-01"})
-    phone_es.goto("/reminders")
-    expect(phone_es.get_by_text(f"Baclofeno 5 mg a las {time_of_day}").first).to_be_visible()
+    open_until_shown(phone_es, "/reminders", f"Baclofeno 5 mg a las {time_of_day}")
     assert_no_violations(phone_es)
     phone_es.goto("/plan")
     expect(phone_es.locator("h1")).to_have_text("Mi plan de tratamiento")

@@ -237,12 +237,26 @@ def _episode_page(
     status: int = 200,
     **extra: Any,
 ) -> Template:
-    lang = profile.language
-    relief = [(0, _t(lang, "Not at all")), (3, _t(lang, "A little")), (7, _t(lang, "A lot"))]
-    relief.append((10, _t(lang, "It went away")))
     extra.setdefault("e", _episode_view(out, profile))
     # For offline edits (forms.js); "<" escaped so that no text in the record can close the script element.
     record_json = Markup(msgspec.json.encode(out).decode().replace("<", "\\u003c"))
+    return _details_page(
+        request, settings, me, profile, status=status, safety=out.safety, record_json=record_json, **extra
+    )
+
+
+def _details_page(
+    request: Request[Any, Any, Any],
+    settings: Settings,
+    me: Principal,
+    profile: PatientProfile,
+    *,
+    status: int = 200,
+    **extra: Any,
+) -> Template:
+    lang = profile.language
+    relief = [(0, _t(lang, "Not at all")), (3, _t(lang, "A little")), (7, _t(lang, "A lot"))]
+    relief.append((10, _t(lang, "It went away")))
     return page(
         request,
         settings,
@@ -259,9 +273,39 @@ def _episode_page(
         contexts=options(lang, catalog.CONTEXTS),
         trigger_links={k: f"/learn/{v}" for k, v in TRIGGER_LINKS.items()},
         relief_choices=relief,
-        safety=out.safety,
-        record_json=record_json,
         **extra,
+    )
+
+
+# The details form of an entry still waiting on the phone, with nothing filled in: forms.js fills it from the outbox
+# and saves the change into the waiting copy. The service worker keeps it and shows it for such an entry's address.
+BLANK: dict[str, Any] = {
+    "id": "draft",
+    "version": "",
+    "kind": None,
+    "intensity": None,
+    "started_at": "",
+    "started_local": "",
+    "duration_minutes": None,
+    "where": [],
+    "woke_from_sleep": None,
+    "triggers": [],
+    "treatments": [],
+    "relief": None,
+    "impacts": [],
+    "symptoms": [],
+    "context": [],
+    "note": None,
+}
+
+
+@get("/episodes/draft", include_in_schema=False, dependencies=PATIENT)
+async def episode_draft_page(
+    request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, patient: Principal
+) -> Template:
+    profile = await services.profile_row(db, patient.user_id)
+    return _details_page(
+        request, settings, patient, profile, e=BLANK, safety=[], record_json=Markup("null"), draft=True
     )
 
 
@@ -374,6 +418,7 @@ async def episode_delete_form(
 ROUTES: list[Any] = [
     log_page,
     log_form,
+    episode_draft_page,
     episode_page,
     episode_form,
     episode_delete_form,

@@ -20,9 +20,9 @@ from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.config import Settings
-from backend.diary import catalog, records, services
+from backend.diary import catalog, habits, records, services
 from backend.diary.dependencies import TheSafety, TheWrites
-from backend.diary.display import FIELD_NAMES, body_rows, local, options, where_text
+from backend.diary.display import FIELD_NAMES, body_rows, local, options, place_name, where_text
 from backend.diary.models import Episode, PatientProfile
 from backend.diary.records import zone_of
 from backend.diary.schemas import BodySiteEntry, EpisodeIn, EpisodeOut, Treatment
@@ -78,6 +78,7 @@ def _log_page(
     settings: Settings,
     me: Principal,
     profile: PatientProfile,
+    recent: list[Episode],
     *,
     status: int = 200,
     form: dict[str, Any] | None = None,
@@ -85,6 +86,10 @@ def _log_page(
     untick_day: str | None = None,
 ) -> Template:
     lang = profile.language
+    usual = []
+    for value in habits.usual_places(recent, 3):
+        site, _, side = value.partition(":")
+        usual.append({"value": value, "label": place_name(lang, site, side)})
     when = [("0", _t(lang, "Now")), ("15", _t(lang, "15 min ago")), ("30", _t(lang, "30 min ago"))]
     when.append(("60", _t(lang, "1 hour ago")))
     default_kind = "cramp" if set(profile.conditions or []) & CRAMP_CONDITIONS else "spasm"
@@ -100,6 +105,8 @@ def _log_page(
         body_rows=body_rows(lang),
         default_kind=default_kind,
         form=form or {"where": []},
+        recent_places=usual,
+        last_time=habits.last_time(recent),
         errors=errors,
         untick_day=untick_day,
     )
@@ -109,7 +116,8 @@ def _log_page(
 async def log_page(
     request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, patient: Principal
 ) -> Template:
-    return _log_page(request, settings, patient, await services.profile_row(db, patient.user_id))
+    profile = await services.profile_row(db, patient.user_id)
+    return _log_page(request, settings, patient, profile, await habits.recent_episodes(db, patient.user_id))
 
 
 @post("/log", include_in_schema=False, status_code=303, dependencies=PATIENT)
@@ -118,12 +126,14 @@ async def log_form(
 ) -> Response[Any]:
     form = await request.form()
     profile = await services.profile_row(db, patient.user_id)
+    recent = await habits.recent_episodes(db, patient.user_id)
     lang = profile.language
     keep = {
         "ago": form.get("ago"),
         "intensity": form.get("intensity"),
         "where": form.getall("where", []),
         "kind": form.get("kind"),
+        "same": form.get("same"),
     }
     try:
         episode_id = uuid.UUID(str(form.get("id")))
@@ -133,10 +143,15 @@ async def log_form(
     # "30 minutes ago" is 30 real minutes, also across a daylight-saving change: subtract in UTC, then go local.
     started = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(minutes=int(ago) if ago in AGO else 0)
     sites = _sites(form)
+    intensity = forms.number(form, "intensity")
+    last = habits.last_time(recent)
+    if form.get("same") == "1" and last is not None:  # "same as last time" fills what was not chosen (without script)
+        intensity = last.intensity if forms.text(form, "intensity") is None else intensity
+        sites = sites or [dict(zip(("site", "side"), p.split(":"), strict=True)) for p in last.places]
     values = {
         "kind": forms.text(form, "kind") or "spasm",
         "started_at": started.astimezone(zone_of(profile)).isoformat(),
-        "intensity": forms.number(form, "intensity"),
+        "intensity": intensity,
         "body_sites": sites,
     }
     # The two taps this page asks for, said as the page asks them (the Struct's own words for anything else).
@@ -146,14 +161,14 @@ async def log_form(
     except Problem as problem:
         if {e.field.split("[")[0] for e in problem.errors} - {"intensity", "body_sites"}:
             return _log_page(
-                request, settings, patient, profile, status=422, form=keep, errors=_messages(problem, lang)
+                request, settings, patient, profile, recent, status=422, form=keep, errors=_messages(problem, lang)
             )
         if any(e.field == "intensity" for e in problem.errors):
             missing.append(_t(lang, "Choose how strong it was, from 0 to 10."))
     if not _places(sites):
         missing.append(_t(lang, "Tap at least one place on the body."))
     if missing:
-        return _log_page(request, settings, patient, profile, status=400, form=keep, errors=missing)
+        return _log_page(request, settings, patient, profile, recent, status=400, form=keep, errors=missing)
     try:
         existing = await db.get(Episode, (patient.user_id, episode_id))
         if existing is not None:
@@ -178,10 +193,20 @@ async def log_form(
                 "save it in one go, or change the check-in.",
             ) % {"day": day.strftime("%d/%m/%Y")}
             return _log_page(
-                request, settings, patient, profile, status=422, form=keep, errors=[words], untick_day=day.isoformat()
+                request,
+                settings,
+                patient,
+                profile,
+                recent,
+                status=422,
+                form=keep,
+                errors=[words],
+                untick_day=day.isoformat(),
             )
         errors = _messages(problem, lang)
-        return _log_page(request, settings, patient, profile, status=problem.status_code, form=keep, errors=errors)
+        return _log_page(
+            request, settings, patient, profile, recent, status=problem.status_code, form=keep, errors=errors
+        )
     return Redirect(f"/episodes/{episode_id}?saved=1", status_code=303)
 
 

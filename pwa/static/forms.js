@@ -12,7 +12,7 @@ export function localIso(date) {
     `${pad(date.getMinutes())}:${pad(date.getSeconds())}${sign}${pad(Math.trunc(offset / 60))}:${pad(offset % 60)}`;
 }
 
-const checked = (form, name) => [...form.querySelectorAll(`input[name="${name}"]:checked`)].map((i) => i.value);
+const checked = (form, name) => [...new Set([...form.querySelectorAll(`input[name="${name}"]:checked`)].map((i) => i.value))];
 
 function savedOnThePhone(form) {
   const note = document.createElement("p");
@@ -66,6 +66,20 @@ function enhanceLog(form, ctx) {
   if (localStorage.getItem("timer-start")) tick = setInterval(show, 1000);
   show();
 
+  // A place shown twice (among the usual places and on the picture) is one choice: both show it.
+  const places = (value) => form.querySelectorAll(`input[name="where"][value="${value}"]`);
+  form.addEventListener("change", (event) => {
+    const input = event.target;
+    if (input.name === "where") for (const twin of places(input.value)) twin.checked = input.checked;
+    if (input.id === "same-as-last") { // "same as last time": last time's strength and places, ticked or unticked
+      if (input.checked) {
+        const level = form.querySelector(`input[name="intensity"][value="${input.dataset.intensity}"]`);
+        if (level) level.checked = true;
+      }
+      for (const value of input.dataset.places.split(" ")) for (const box of places(value)) box.checked = input.checked;
+    }
+  });
+
   const errors = document.createElement("div");
   errors.className = "error";
   errors.setAttribute("role", "alert");
@@ -113,17 +127,32 @@ function enhanceLog(form, ctx) {
     form.elements.started_at.value = "";
     form.elements.duration_seconds.value = "";
     const text = document.getElementById("saved-text");
-    text.textContent = saved.dataset.waiting;
-    document.getElementById("saved-details").href = `/episodes/${id}`;
+    const title = document.getElementById("saved-title");
+    const details = document.getElementById("saved-details");
     const undo = document.getElementById("saved-undo");
+    title.textContent = title.dataset.saved || (title.dataset.saved = title.textContent);
+    text.textContent = saved.dataset.waiting;
+    details.href = `/episodes/${id}`;
+    details.hidden = false;
+    undo.hidden = false;
     undo.disabled = false;
+    document.getElementById("saved-notices").replaceChildren();
     undo.onclick = async () => {
       undo.disabled = true;
       // Forgotten if it never left the phone; otherwise a DELETE follows the create (the server accepts it unversioned).
       await enqueue(ctx.user, "DELETE", url, null, null);
+      title.textContent = saved.dataset.undoneTitle;
       text.textContent = saved.dataset.undone;
+      undo.hidden = true; // nothing is left to undo or to add details to
+      details.hidden = true;
+      document.getElementById("saved-notices").replaceChildren();
+      document.getElementById("saved-close").focus();
       await ctx.showWaiting();
       ctx.sync();
+    };
+    document.getElementById("saved-close").onclick = () => {
+      saved.hidden = true;
+      form.querySelector('input[name="intensity"]').focus();
     };
     saved.hidden = false;
     saved.focus();

@@ -14,7 +14,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from tests.browser.conftest import api, assert_no_violations, log_episode, new_patient, screenshot
 
@@ -60,10 +60,15 @@ def log_offline_ready(page: Page) -> None:
     page.goto("/")  # the home page itself, kept by the worker now that it controls the page
 
 
+def spot(page: Page, place: str) -> Locator:
+    """The place on the body picture: the control named so (its word on the picture may be shorter)."""
+    return page.locator("label.spot").filter(has=page.get_by_role("checkbox", name=place, exact=True))
+
+
 def tap_log(page: Page, strength: int, place: str) -> int:
     """The quick log: the strength, one place of the body picture, Save. Answers the number of taps."""
     page.locator(".scale label").filter(has_text=re.compile(rf"^{strength}$")).first.tap()
-    page.get_by_label(place, exact=True).first.tap()
+    spot(page, place).tap()
     page.locator("#save-episode").tap()
     return 3
 
@@ -83,7 +88,7 @@ def test_add_details_offline_edits_the_waiting_copy_and_every_page_stays(phone: 
     phone.locator("#saved-details").tap()
     expect(phone.locator("h1")).to_have_text("Episode details")
     expect(phone.locator("#draft-note")).to_contain_text("still waiting on this phone")
-    expect(phone.get_by_label("Left: calf", exact=True)).to_be_checked()
+    expect(phone.get_by_role("checkbox", name="Left: calf", exact=True)).to_be_checked()
     phone.get_by_label("Tiredness").check()
     phone.get_by_label("Anything else (optional)").fill("after the stairs")
     phone.get_by_role("button", name="Save details").tap()
@@ -138,7 +143,7 @@ def test_add_details_online_before_the_entry_was_sent_opens_the_waiting_copy(pho
     expect(phone.locator("#saved-text")).to_contain_text("Saved on this phone")
     phone.locator("#saved-details").tap()
     expect(phone.locator("h1")).to_have_text("Episode details")
-    expect(phone.get_by_label("Right: calf", exact=True)).to_be_checked()
+    expect(phone.get_by_role("checkbox", name="Right: calf", exact=True)).to_be_checked()
     context.unroute("**/api/v1/episodes/*")
     phone.get_by_label("Heat", exact=True).check()
     phone.get_by_role("button", name="Save details").tap()
@@ -253,3 +258,113 @@ def test_the_log_page_passes_axe_with_a_waiting_entry(phone: Page, browser_error
     log_episode(phone.context, minutes_ago=30)
     phone.goto("/")
     assert_no_violations(phone)
+
+
+# ---- the quick log ---------------------------------------------------------------------------------------------
+
+
+def test_a_quick_log_is_three_taps_inside_the_first_screen(phone: Page, browser_errors: Any) -> None:
+    new_patient(phone.context)
+    phone.goto("/log")
+    screenshot(phone, "log-first-screen")
+    # Every strength, every place of the body picture and Save are inside the first screen, with no scrolling.
+    for selector in (".scale label", "#save-episode"):
+        for n in range(phone.locator(selector).count()):
+            in_viewport(phone, f"{selector} >> nth={n}")
+    spots = phone.locator(".bodymap .spot")
+    assert spots.count() == 28
+    for n in range(spots.count()):
+        box = spots.nth(n).bounding_box()
+        assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 844 - 56 - 64, box
+        assert box["width"] >= 48 and box["height"] >= 48, box
+    # Words are never broken: each word of the picture fits its control.
+    overflowing = phone.evaluate(
+        "[...document.querySelectorAll('.spot .word')].filter((w) => w.scrollWidth > w.clientWidth + 1)"
+        ".map((w) => w.textContent)"
+    )
+    assert overflowing == []
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    assert phone.evaluate("window.scrollY") == 0
+    taps = tap_log(phone, 6, "Left: calf")
+    assert taps == 3
+    expect(phone.locator("#saved-text")).to_have_text("Saved and sent to your diary.")
+    in_viewport(phone, "#saved-details")
+    in_viewport(phone, "#saved-undo")
+    tabs = phone.locator("nav.tabs").bounding_box()
+    panel = phone.locator("#saved").bounding_box()
+    assert tabs is not None and panel is not None and panel["y"] + panel["height"] <= tabs["y"] + 1
+    screenshot(phone, "log-saved")
+    (saved,) = episodes(phone.context)
+    assert saved["intensity"] == 6 and saved["body_sites"] == [{"site": "calf", "side": "left"}]
+
+    # The next time: "same as last time" and the usual places come first; same as last time is two taps.
+    phone.goto("/log")
+    expect(phone.get_by_role("group", name="Your usual places")).to_contain_text("Left: calf")
+    phone.locator("label.same").tap()
+    expect(spot(phone, "Left: calf").get_by_role("checkbox")).to_be_checked()
+    phone.locator("#save-episode").tap()
+    expect(phone.locator("#saved-text")).to_have_text("Saved and sent to your diary.")
+    assert [(e["intensity"], e["body_sites"]) for e in episodes(phone.context)] == [
+        (6, [{"site": "calf", "side": "left"}])
+    ] * 2
+
+
+def test_undo_takes_the_entry_away_and_offers_nothing_more(phone: Page, browser_errors: Any) -> None:
+    new_patient(phone.context)
+    phone.goto("/log")
+    tap_log(phone, 4, "Right: hand or fingers")
+    expect(phone.locator("#saved-text")).to_have_text("Saved and sent to your diary.")
+    phone.locator("#saved-undo").tap()
+    expect(phone.locator("#saved-title")).to_have_text("Undone")
+    expect(phone.locator("#saved-undo")).to_be_hidden()
+    expect(phone.locator("#saved-details")).to_be_hidden()
+    for _ in range(100):
+        if not episodes(phone.context):
+            break
+        phone.wait_for_timeout(100)
+    assert episodes(phone.context) == []
+    phone.locator("#saved-close").tap()
+    expect(phone.locator("#saved")).to_be_hidden()
+
+
+def test_the_list_view_shows_every_place_in_words(phone: Page, browser_errors: Any) -> None:
+    new_patient(phone.context)
+    phone.goto("/log")
+    phone.get_by_label("As a list").check()
+    expect(phone.locator(".spot .name").filter(has_text="Left: back of thigh")).to_be_visible()
+    expect(phone.locator(".figure").first).to_be_hidden()
+    screenshot(phone, "log-as-a-list")
+    assert_no_violations(phone)
+
+
+def test_the_log_form_works_without_script(new_phone: Callable[..., Page], browser_errors: Any) -> None:
+    phone = new_phone(java_script_enabled=False, service_workers="block")
+    new_patient(phone.context)
+    phone.goto("/log")
+    phone.locator(".scale label").filter(has_text=re.compile(r"^7$")).first.click()
+    spot(phone, "Right: calf").click()
+    phone.locator("#save-episode").click()
+    expect(phone.locator("h1")).to_have_text("Episode details")
+    expect(phone.locator(".ok")).to_have_text("Saved.")
+    (saved,) = episodes(phone.context)
+    assert saved["intensity"] == 7 and saved["body_sites"] == [{"site": "calf", "side": "right"}]
+    # "Same as last time" without script: the server fills in last time's strength and places.
+    phone.goto("/log")
+    phone.get_by_label(re.compile("Same as last time")).check()
+    phone.locator("#save-episode").click()
+    expect(phone.locator(".ok")).to_have_text("Saved.")
+    assert sorted(e["intensity"] for e in episodes(phone.context)) == [7, 7]
+
+
+def test_the_log_page_in_spanish_fits_its_words(phone_es: Page, browser_errors: Any) -> None:
+    new_patient(phone_es.context, language="es")
+    phone_es.goto("/log")
+    assert phone_es.evaluate("document.documentElement.scrollWidth") <= 390
+    overflowing = phone_es.evaluate(
+        "[...document.querySelectorAll('.spot .word')].filter((w) => w.scrollWidth > w.clientWidth + 1)"
+        ".map((w) => w.textContent)"
+    )
+    assert overflowing == []
+    in_viewport(phone_es, "#save-episode")
+    screenshot(phone_es, "log-first-screen-es")
+    assert_no_violations(phone_es)

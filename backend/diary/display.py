@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from backend.diary import catalog
 from backend.diary.models import Episode
+from backend.shared import formats
 from backend.shared.i18n import N_, translate
 
 # The body picture: the body from the front and from the back, each a grid the drawing (pwa/templates/patient/
@@ -116,14 +117,15 @@ def where_text(lang: str, sites: list[Any]) -> str:
     return ", ".join(parts)
 
 
-def local(value: dt.datetime, zone: ZoneInfo) -> str:
-    return value.astimezone(zone).strftime("%d/%m %H:%M")
+def local(value: dt.datetime, zone: ZoneInfo, lang: str = "en") -> str:
+    """A moment on the patient's clock in their language, 24-hour: 4 Dec, 22:06; 4 dic, 22:06."""
+    return formats.moment(value, zone, lang, year=False)
 
 
 def list_item(lang: str, e: Episode, zone: ZoneInfo) -> dict[str, Any]:
     return {
         "id": e.id,
-        "local": local(e.started_at, zone),
+        "local": local(e.started_at, zone, lang),
         "kind_label": translate(lang, catalog.EPISODE_KINDS[e.kind]),
         "where": where_text(lang, e.body_sites),
         "intensity": e.intensity,

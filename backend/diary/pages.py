@@ -221,7 +221,7 @@ def _episode_view(out: EpisodeOut, profile: PatientProfile) -> dict[str, Any]:
         "kind": out.kind,
         "intensity": out.intensity,
         "started_at": out.started_at.isoformat(),
-        "started_local": local(out.started_at, zone_of(profile)),
+        "started_local": local(out.started_at, zone_of(profile), profile.language),
         "duration_minutes": round(out.duration_seconds / 60) if out.duration_seconds else None,
         "where": [f"{b.site}:{b.side}" for b in out.body_sites],
         "woke_from_sleep": out.woke_from_sleep,
@@ -282,6 +282,11 @@ def _details_page(
     lang = profile.language
     relief = [(0, _t(lang, "Not at all")), (3, _t(lang, "A little")), (7, _t(lang, "A lot"))]
     relief.append((10, _t(lang, "It went away")))
+    # Each group opens with the patient's own frequent choices (habits.py), then every choice in the usual order.
+    recent: list[Episode] = extra.pop("recent", [])
+    usual = {
+        field: habits.usual(recent, field) for field in ("triggers", "treatments", "impacts", "symptoms", "context")
+    }
     return page(
         request,
         settings,
@@ -298,6 +303,7 @@ def _details_page(
         contexts=options(lang, catalog.CONTEXTS),
         trigger_links={k: f"/learn/{v}" for k, v in TRIGGER_LINKS.items()},
         relief_choices=relief,
+        usual=usual,
         **extra,
     )
 
@@ -329,8 +335,9 @@ async def episode_draft_page(
     request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, patient: Principal
 ) -> Template:
     profile = await services.profile_row(db, patient.user_id)
+    recent = await habits.recent_episodes(db, patient.user_id)
     return _details_page(
-        request, settings, patient, profile, e=BLANK, safety=[], record_json=Markup("null"), draft=True
+        request, settings, patient, profile, e=BLANK, safety=[], record_json=Markup("null"), draft=True, recent=recent
     )
 
 
@@ -346,7 +353,9 @@ async def episode_page(
     out = records.episode_out(await services.episode_row(db, patient.user_id, episode_id))
     out.safety = await safety.notices(db, patient, episode_id=episode_id)
     profile = await services.profile_row(db, patient.user_id)
-    return _episode_page(request, settings, patient, profile, out, saved=request.query_params.get("saved") == "1")
+    recent = await habits.recent_episodes(db, patient.user_id)
+    saved = request.query_params.get("saved") == "1"
+    return _episode_page(request, settings, patient, profile, out, saved=saved, recent=recent)
 
 
 def episode_from_form(form: Any, current: EpisodeOut) -> EpisodeIn:
@@ -425,9 +434,14 @@ async def episode_form(
                 if saved[key] != mine[key]
             ]
             # The form shows the patient's version on top of the saved one: saving again keeps theirs.
-            return _episode_page(request, settings, patient, profile, current, status=409, conflict=rows, e=mine)
+            recent = await habits.recent_episodes(db, patient.user_id)
+            return _episode_page(
+                request, settings, patient, profile, current, status=409, conflict=rows, e=mine, recent=recent
+            )
         errors = _messages(problem, profile.language)
-        return _episode_page(request, settings, patient, profile, current, status=problem.status_code, errors=errors)
+        recent = await habits.recent_episodes(db, patient.user_id)
+        status = problem.status_code
+        return _episode_page(request, settings, patient, profile, current, status=status, errors=errors, recent=recent)
     return Redirect(f"/episodes/{episode_id}?saved=1", status_code=303)
 
 

@@ -129,4 +129,22 @@ def list_item(lang: str, e: Episode, zone: ZoneInfo) -> dict[str, Any]:
         "kind_label": translate(lang, catalog.EPISODE_KINDS[e.kind]),
         "where": where_text(lang, e.body_sites),
         "intensity": e.intensity,
+        "details": details(lang, e),
     }
+
+
+def details(lang: str, e: Episode) -> list[str]:
+    """What the patient added to an entry, in a few words each: how long, what set it off, what they did."""
+    found = []
+    if e.duration_seconds:
+        minutes = formats.number(max(1, round(e.duration_seconds / 60)), lang, 0)
+        found.append(translate(lang, "%(n)s min") % {"n": minutes})
+    if e.woke_from_sleep:
+        found.append(translate(lang, "woke me up"))
+    found += [translate(lang, catalog.TRIGGERS[t]) for t in e.triggers or [] if t in catalog.TRIGGERS]
+    found += [
+        translate(lang, catalog.TREATMENTS[t["kind"]]) for t in e.treatments or [] if t["kind"] in catalog.TREATMENTS
+    ]
+    if e.note:
+        found.append(f"“{e.note[:60]}{'…' if len(e.note) > 60 else ''}”")
+    return found

@@ -6,6 +6,7 @@ tab bar at 320 px; Spanish advice in the rule's own words."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import itertools
 from collections.abc import Callable
 from typing import Any
@@ -105,3 +106,21 @@ def test_the_tab_bar_labels_never_run_together_at_320_px(new_phone: Callable[...
         for (_, right, _), (left, _, _) in itertools.pairwise(texts):
             assert right < left, (locale, texts)
         screenshot(phone, f"tabs-320-{locale}")
+
+
+def test_home_speaks_spanish_with_each_flags_own_words(phone_es: Page, browser_errors: Any) -> None:
+    context = phone_es.context
+    new_patient(context, language="es")
+    log_episode(context, minutes_ago=30, kind="cramp", duration_seconds=15 * 60)  # U1
+    log_episode(context, minutes_ago=90, symptoms=["muscle_wasting"])  # R8
+    phone_es.goto("/")
+    expect(phone_es.locator("#urgent-advice + ul .flag")).to_contain_text("Un episodio duró más de 10 minutos")
+    routine = phone_es.locator("#advice + ul .flag")
+    expect(routine.locator("summary")).to_have_text(
+        "Has notado que algunos músculos se ven más pequeños o se están debilitando."
+    )
+    expect(phone_es.locator("#today")).to_contain_text("Hoy, ")
+    expect(phone_es.locator(".entries .when").first).to_have_text(re.compile(r"^\d{1,2} \w+, \d{2}:\d{2}$"))
+    assert "AM" not in phone_es.locator("main").inner_text() and "PM" not in phone_es.locator("main").inner_text()
+    screenshot(phone_es, "home-spanish-flags")
+    assert_no_violations(phone_es)

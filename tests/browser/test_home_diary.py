@@ -6,8 +6,8 @@ tab bar at 320 px; Spanish advice in the rule's own words."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 import itertools
+import re
 from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo

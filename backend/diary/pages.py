@@ -27,7 +27,7 @@ from backend.diary.models import Episode, PatientProfile
 from backend.diary.records import zone_of
 from backend.diary.schemas import BodySiteEntry, EpisodeIn, EpisodeOut, Treatment
 from backend.education.articles import TRIGGER_LINKS
-from backend.shared import forms
+from backend.shared import formats, forms
 from backend.shared.caller import client_address
 from backend.shared.dependencies import provide_patient
 from backend.shared.i18n import translate
@@ -191,7 +191,7 @@ async def log_form(
                 lang,
                 "Your check-in for %(day)s says “no spasms or cramps”. Your entry is still here: untick that and "
                 "save it in one go, or change the check-in.",
-            ) % {"day": day.strftime("%d/%m/%Y")}
+            ) % {"day": formats.day(day, lang, weekday=True)}
             return _log_page(
                 request,
                 settings,

@@ -22,7 +22,8 @@ BACKEND = Path(__file__).resolve().parent
 PAGE_METHODS = [("templates/**.html", "jinja2"), ("static/**.js", "javascript")]
 PAGE_OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
 PAGE_KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "t": None}
-PYTHON_METHODS = [("flags/rules/**.py", "ignore"), ("**.py", "python")]
+# The rules' words (rules/words.py) are extracted; the rest of the rules folder is not (there ``t`` is thresholds).
+PYTHON_METHODS = [("flags/rules/words.py", "python"), ("flags/rules/**.py", "ignore"), ("**.py", "python")]
 PYTHON_KEYWORDS = {"_t": (2,), "translate": (2,), "N_": None, "t": None}
 
 

@@ -1,16 +1,28 @@
 // The service worker: a versioned app shell and the articles precached at install, old caches removed at activate,
 // pages network-first with the last good copy or the offline page as fallback, and the outbox sent by Background Sync.
-import { flush } from "/static/outbox.js";
+import { all, flush } from "/static/outbox.js";
 
 const VERSION = "__VERSION__";
 const SHELL = __SHELL__;
 const SHELL_CACHE = `shell-${VERSION}`;
 // Kept across versions, so that a new release does not take the offline log page away; emptied by the pages when
-// another person signs in on the phone.
+// another person signs in on the phone or the server says nobody is signed in. Nothing here ever deletes it.
 const PAGES_CACHE = "pages";
 // Pages worth keeping a copy of for offline use (never the API, never anything with a query).
 const KEEP = [/^\/$/, /^\/log$/, /^\/history$/, /^\/trends$/, /^\/more$/, /^\/check-in$/, /^\/reminders$/, /^\/learn(\/[a-z-]+)?$/,
-  /^\/episodes\/[0-9a-f-]{36}$/];
+  /^\/episodes\/[0-9a-f-]{36}$/, /^\/episodes\/draft$/];
+// An entry's details page; while the entry is still waiting in the outbox the server does not know it yet.
+const EPISODE = /^\/episodes\/([0-9a-f-]{36})$/;
+
+// The details form that edits the waiting copy in the outbox (forms.js fills it from there), for an entry the
+// server has not received yet: offline, or online before the outbox has sent it.
+async function waitingDraft(url) {
+  const match = EPISODE.exec(url.pathname);
+  if (!match) return null;
+  const entries = await all("outbox").catch(() => []);
+  if (!entries.some((e) => e.key === `episodes:${match[1]}` && e.method === "PUT")) return null;
+  return caches.match("/episodes/draft", { cacheName: PAGES_CACHE });
+}
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(SHELL_CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));
@@ -26,6 +38,10 @@ async function page(request) {
   const url = new URL(request.url);
   try {
     const answer = await fetch(request);
+    if (answer.status === 404) {
+      const draft = await waitingDraft(url);
+      if (draft) return draft;
+    }
     // Only pages the server marks as fit to keep (a patient's own pages and the public ones, never a clinician's).
     const keep = answer.headers.get("X-Offline-Copy") === "keep";
     if (answer.ok && keep && !answer.redirected && !url.search && KEEP.some((re) => re.test(url.pathname))) {
@@ -35,7 +51,8 @@ async function page(request) {
     return answer;
   } catch (error) {
     const kept = (await caches.match(url.pathname, { cacheName: PAGES_CACHE }))
-      || (await caches.match(url.pathname, { cacheName: SHELL_CACHE }));
+      || (await caches.match(url.pathname, { cacheName: SHELL_CACHE }))
+      || (await waitingDraft(url));
     return kept || (await caches.match("/offline", { cacheName: SHELL_CACHE })) || Response.error();
   }
 }

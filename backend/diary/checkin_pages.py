@@ -18,7 +18,7 @@ from backend.diary.display import FIELD_NAMES, options
 from backend.diary.models import CheckIn, PatientProfile, PennRating
 from backend.diary.pages import today
 from backend.diary.schemas import CheckInIn, PennIn
-from backend.shared import forms
+from backend.shared import formats, forms
 from backend.shared.caller import client_address
 from backend.shared.dependencies import provide_patient
 from backend.shared.i18n import N_, translate
@@ -68,7 +68,7 @@ async def _checkin_page(
         language=lang,
         me=me,
         day=day,
-        day_label=day.strftime("%d/%m/%Y"),
+        day_label=formats.day(day, profile.language, weekday=True),
         meds_taken=options(lang, catalog.MEDS_TAKEN),
         symptoms=options(lang, catalog.SYMPTOMS),
         **extra,

@@ -21,6 +21,7 @@ from backend.diary.display import list_item
 from backend.diary.models import CheckIn, Episode
 from backend.diary.pages import today as today_of
 from backend.diary.records import zone_of
+from backend.shared import formats
 from backend.shared.dependencies import provide_patient
 from backend.shared.i18n import translate
 from backend.shared.principal import Principal
@@ -71,22 +72,31 @@ async def history_page(
     by_day: dict[dt.date, list[dict[str, Any]]] = defaultdict(list)
     for e in rows:
         by_day[e.started_at.astimezone(zone).date()].append(list_item(lang, e, zone))
+    # Every day of the fortnight, with or without entries: a day without a check-in offers to fill it in.
+    today = today_of(profile)
     days = []
     for offset in range(1, 15):
         day = before - dt.timedelta(days=offset)
+        if day > today:
+            continue
         c = checkins.get(day)
-        stiffness_word = translate(lang, "stiffness")
         summary = None
         if c is not None:
             bits = [
                 translate(lang, "no episodes") if c.no_episodes else None,
-                stiffness_word + f" {c.stiffness}/10" if c.stiffness is not None else None,
+                translate(lang, "stiffness %(n)s/10") % {"n": formats.number(c.stiffness, lang, 0)}
+                if c.stiffness is not None
+                else None,
             ]
             summary = ", ".join(b for b in bits if b) or translate(lang, "done")
-        if by_day.get(day) or summary:
-            days.append(
-                {"date": day, "label": day.strftime("%d/%m/%Y"), "episodes": by_day.get(day, []), "checkin": summary}
-            )
+        days.append(
+            {
+                "date": day,
+                "label": formats.relative_day(day, today, lang),
+                "episodes": by_day.get(day, []),
+                "checkin": summary,
+            }
+        )
     later = before + dt.timedelta(days=14)
     return page(
         request,

@@ -20,14 +20,14 @@ from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.config import Settings
-from backend.diary import catalog, records, services
+from backend.diary import catalog, habits, records, services
 from backend.diary.dependencies import TheSafety, TheWrites
-from backend.diary.display import FIELD_NAMES, body_rows, local, options, where_text
+from backend.diary.display import FIELD_NAMES, body_rows, local, options, place_name, where_text
 from backend.diary.models import Episode, PatientProfile
 from backend.diary.records import zone_of
 from backend.diary.schemas import BodySiteEntry, EpisodeIn, EpisodeOut, Treatment
 from backend.education.articles import TRIGGER_LINKS
-from backend.shared import forms
+from backend.shared import formats, forms
 from backend.shared.caller import client_address
 from backend.shared.dependencies import provide_patient
 from backend.shared.i18n import translate
@@ -78,6 +78,7 @@ def _log_page(
     settings: Settings,
     me: Principal,
     profile: PatientProfile,
+    recent: list[Episode],
     *,
     status: int = 200,
     form: dict[str, Any] | None = None,
@@ -85,6 +86,10 @@ def _log_page(
     untick_day: str | None = None,
 ) -> Template:
     lang = profile.language
+    usual = []
+    for value in habits.usual_places(recent, 3):
+        site, _, side = value.partition(":")
+        usual.append({"value": value, "label": place_name(lang, site, side)})
     when = [("0", _t(lang, "Now")), ("15", _t(lang, "15 min ago")), ("30", _t(lang, "30 min ago"))]
     when.append(("60", _t(lang, "1 hour ago")))
     default_kind = "cramp" if set(profile.conditions or []) & CRAMP_CONDITIONS else "spasm"
@@ -100,6 +105,8 @@ def _log_page(
         body_rows=body_rows(lang),
         default_kind=default_kind,
         form=form or {"where": []},
+        recent_places=usual,
+        last_time=habits.last_time(recent),
         errors=errors,
         untick_day=untick_day,
     )
@@ -109,7 +116,8 @@ def _log_page(
 async def log_page(
     request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, patient: Principal
 ) -> Template:
-    return _log_page(request, settings, patient, await services.profile_row(db, patient.user_id))
+    profile = await services.profile_row(db, patient.user_id)
+    return _log_page(request, settings, patient, profile, await habits.recent_episodes(db, patient.user_id))
 
 
 @post("/log", include_in_schema=False, status_code=303, dependencies=PATIENT)
@@ -118,12 +126,14 @@ async def log_form(
 ) -> Response[Any]:
     form = await request.form()
     profile = await services.profile_row(db, patient.user_id)
+    recent = await habits.recent_episodes(db, patient.user_id)
     lang = profile.language
     keep = {
         "ago": form.get("ago"),
         "intensity": form.get("intensity"),
         "where": form.getall("where", []),
         "kind": form.get("kind"),
+        "same": form.get("same"),
     }
     try:
         episode_id = uuid.UUID(str(form.get("id")))
@@ -133,10 +143,15 @@ async def log_form(
     # "30 minutes ago" is 30 real minutes, also across a daylight-saving change: subtract in UTC, then go local.
     started = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(minutes=int(ago) if ago in AGO else 0)
     sites = _sites(form)
+    intensity = forms.number(form, "intensity")
+    last = habits.last_time(recent)
+    if form.get("same") == "1" and last is not None:  # "same as last time" fills what was not chosen (without script)
+        intensity = last.intensity if forms.text(form, "intensity") is None else intensity
+        sites = sites or [dict(zip(("site", "side"), p.split(":"), strict=True)) for p in last.places]
     values = {
         "kind": forms.text(form, "kind") or "spasm",
         "started_at": started.astimezone(zone_of(profile)).isoformat(),
-        "intensity": forms.number(form, "intensity"),
+        "intensity": intensity,
         "body_sites": sites,
     }
     # The two taps this page asks for, said as the page asks them (the Struct's own words for anything else).
@@ -146,14 +161,14 @@ async def log_form(
     except Problem as problem:
         if {e.field.split("[")[0] for e in problem.errors} - {"intensity", "body_sites"}:
             return _log_page(
-                request, settings, patient, profile, status=422, form=keep, errors=_messages(problem, lang)
+                request, settings, patient, profile, recent, status=422, form=keep, errors=_messages(problem, lang)
             )
         if any(e.field == "intensity" for e in problem.errors):
             missing.append(_t(lang, "Choose how strong it was, from 0 to 10."))
     if not _places(sites):
         missing.append(_t(lang, "Tap at least one place on the body."))
     if missing:
-        return _log_page(request, settings, patient, profile, status=400, form=keep, errors=missing)
+        return _log_page(request, settings, patient, profile, recent, status=400, form=keep, errors=missing)
     try:
         existing = await db.get(Episode, (patient.user_id, episode_id))
         if existing is not None:
@@ -176,12 +191,22 @@ async def log_form(
                 lang,
                 "Your check-in for %(day)s says “no spasms or cramps”. Your entry is still here: untick that and "
                 "save it in one go, or change the check-in.",
-            ) % {"day": day.strftime("%d/%m/%Y")}
+            ) % {"day": formats.day(day, lang, weekday=True)}
             return _log_page(
-                request, settings, patient, profile, status=422, form=keep, errors=[words], untick_day=day.isoformat()
+                request,
+                settings,
+                patient,
+                profile,
+                recent,
+                status=422,
+                form=keep,
+                errors=[words],
+                untick_day=day.isoformat(),
             )
         errors = _messages(problem, lang)
-        return _log_page(request, settings, patient, profile, status=problem.status_code, form=keep, errors=errors)
+        return _log_page(
+            request, settings, patient, profile, recent, status=problem.status_code, form=keep, errors=errors
+        )
     return Redirect(f"/episodes/{episode_id}?saved=1", status_code=303)
 
 
@@ -196,7 +221,7 @@ def _episode_view(out: EpisodeOut, profile: PatientProfile) -> dict[str, Any]:
         "kind": out.kind,
         "intensity": out.intensity,
         "started_at": out.started_at.isoformat(),
-        "started_local": local(out.started_at, zone_of(profile)),
+        "started_local": local(out.started_at, zone_of(profile), profile.language),
         "duration_minutes": round(out.duration_seconds / 60) if out.duration_seconds else None,
         "where": [f"{b.site}:{b.side}" for b in out.body_sites],
         "woke_from_sleep": out.woke_from_sleep,
@@ -237,12 +262,31 @@ def _episode_page(
     status: int = 200,
     **extra: Any,
 ) -> Template:
-    lang = profile.language
-    relief = [(0, _t(lang, "Not at all")), (3, _t(lang, "A little")), (7, _t(lang, "A lot"))]
-    relief.append((10, _t(lang, "It went away")))
     extra.setdefault("e", _episode_view(out, profile))
     # For offline edits (forms.js); "<" escaped so that no text in the record can close the script element.
     record_json = Markup(msgspec.json.encode(out).decode().replace("<", "\\u003c"))
+    return _details_page(
+        request, settings, me, profile, status=status, safety=out.safety, record_json=record_json, **extra
+    )
+
+
+def _details_page(
+    request: Request[Any, Any, Any],
+    settings: Settings,
+    me: Principal,
+    profile: PatientProfile,
+    *,
+    status: int = 200,
+    **extra: Any,
+) -> Template:
+    lang = profile.language
+    relief = [(0, _t(lang, "Not at all")), (3, _t(lang, "A little")), (7, _t(lang, "A lot"))]
+    relief.append((10, _t(lang, "It went away")))
+    # Each group opens with the patient's own frequent choices (habits.py), then every choice in the usual order.
+    recent: list[Episode] = extra.pop("recent", [])
+    usual = {
+        field: habits.usual(recent, field) for field in ("triggers", "treatments", "impacts", "symptoms", "context")
+    }
     return page(
         request,
         settings,
@@ -259,9 +303,41 @@ def _episode_page(
         contexts=options(lang, catalog.CONTEXTS),
         trigger_links={k: f"/learn/{v}" for k, v in TRIGGER_LINKS.items()},
         relief_choices=relief,
-        safety=out.safety,
-        record_json=record_json,
+        usual=usual,
         **extra,
+    )
+
+
+# The details form of an entry still waiting on the phone, with nothing filled in: forms.js fills it from the outbox
+# and saves the change into the waiting copy. The service worker keeps it and shows it for such an entry's address.
+BLANK: dict[str, Any] = {
+    "id": "draft",
+    "version": "",
+    "kind": None,
+    "intensity": None,
+    "started_at": "",
+    "started_local": "",
+    "duration_minutes": None,
+    "where": [],
+    "woke_from_sleep": None,
+    "triggers": [],
+    "treatments": [],
+    "relief": None,
+    "impacts": [],
+    "symptoms": [],
+    "context": [],
+    "note": None,
+}
+
+
+@get("/episodes/draft", include_in_schema=False, dependencies=PATIENT)
+async def episode_draft_page(
+    request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, patient: Principal
+) -> Template:
+    profile = await services.profile_row(db, patient.user_id)
+    recent = await habits.recent_episodes(db, patient.user_id)
+    return _details_page(
+        request, settings, patient, profile, e=BLANK, safety=[], record_json=Markup("null"), draft=True, recent=recent
     )
 
 
@@ -277,7 +353,9 @@ async def episode_page(
     out = records.episode_out(await services.episode_row(db, patient.user_id, episode_id))
     out.safety = await safety.notices(db, patient, episode_id=episode_id)
     profile = await services.profile_row(db, patient.user_id)
-    return _episode_page(request, settings, patient, profile, out, saved=request.query_params.get("saved") == "1")
+    recent = await habits.recent_episodes(db, patient.user_id)
+    saved = request.query_params.get("saved") == "1"
+    return _episode_page(request, settings, patient, profile, out, saved=saved, recent=recent)
 
 
 def episode_from_form(form: Any, current: EpisodeOut) -> EpisodeIn:
@@ -356,9 +434,14 @@ async def episode_form(
                 if saved[key] != mine[key]
             ]
             # The form shows the patient's version on top of the saved one: saving again keeps theirs.
-            return _episode_page(request, settings, patient, profile, current, status=409, conflict=rows, e=mine)
+            recent = await habits.recent_episodes(db, patient.user_id)
+            return _episode_page(
+                request, settings, patient, profile, current, status=409, conflict=rows, e=mine, recent=recent
+            )
         errors = _messages(problem, profile.language)
-        return _episode_page(request, settings, patient, profile, current, status=problem.status_code, errors=errors)
+        recent = await habits.recent_episodes(db, patient.user_id)
+        status = problem.status_code
+        return _episode_page(request, settings, patient, profile, current, status=status, errors=errors, recent=recent)
     return Redirect(f"/episodes/{episode_id}?saved=1", status_code=303)
 
 
@@ -374,6 +457,7 @@ async def episode_delete_form(
 ROUTES: list[Any] = [
     log_page,
     log_form,
+    episode_draft_page,
     episode_page,
     episode_form,
     episode_delete_form,

@@ -45,6 +45,7 @@ async def patient_home(
     zone, lang = zone_of(profile), profile.language
     week = await services.patient_week(db, me, profile, utcnow())
     flags = [*week.unread, *week.read]
+    words = {f.id: patient_words(f.rule_id, f.patient_message, lang) for f in flags}
     return page(
         request,
         settings,
@@ -58,10 +59,19 @@ async def patient_home(
         days_logged=week.days_logged,
         flag_links={f.rule_id: flag_link(f.rule_id) for f in flags},
         checked_in_today=week.checked_in_today,
-        flag_words={f.id: patient_words(f.rule_id, f.patient_message, lang) for f in flags},
+        flag_words=words,
+        flag_titles={key: first_sentence(text)[0] for key, text in words.items()},
+        flag_rests={key: first_sentence(text)[1] for key, text in words.items()},
+        today=utcnow().astimezone(zone).date(),
         penn_due=week.penn_due,
         reminders_due=week.reminders_due,
     )
+
+
+def first_sentence(text: str) -> tuple[str, str]:
+    """What a folded piece of advice shows, its first sentence, and what opens under it."""
+    head, dot, rest = text.partition(". ")
+    return (head + ".", rest) if dot else (text, "")
 
 
 @get("/more", include_in_schema=False, dependencies={"patient": Provide(provide_patient)})

@@ -47,23 +47,47 @@ if ("serviceWorker" in navigator) {
   });
 }
 
-// Pages kept for offline use and the diary's copy belong to one person: when someone else (or nobody) is signed in
-// on this phone, they go. Unsent entries stay, tagged with their owner's account.
-const previous = localStorage.getItem("signed-in-user");
-if (previous !== (user || "")) {
-  if (window.caches) {
-    caches.keys().then((keys) => Promise.all(keys.filter((k) => k.startsWith("pages")).map((k) => caches.delete(k))))
-      .catch(() => null);
-  }
-  forgetCopiesExcept(user || "").catch(() => null);
-  localStorage.setItem("signed-in-user", user || "");
+// Pages kept for offline use and the diary's copy belong to one person. They go when someone else signs in on this
+// phone, or when the server itself says nobody is signed in (after signing out). Never on a page that merely shows
+// nobody (the offline page, an article from the cache): offline, nothing may delete what the patient relies on.
+// Unsent entries always stay, tagged with their owner's account.
+async function nobodySignedIn() {
+  const answer = await fetch("/api/v1/auth/session", { credentials: "same-origin", cache: "no-store" });
+  if (!answer.ok) throw new Error("no clear answer");
+  return !(await answer.json()).user;
 }
+
+export async function forgetPagesOf(previous, user, confirmNobody = nobodySignedIn) {
+  if (user && previous && previous !== user) {
+    await dropPages();
+    await forgetCopiesExcept(user);
+  } else if (!user && previous) {
+    let nobody = false;
+    try { nobody = await confirmNobody(); } catch { return; } // no answer: offline, keep everything
+    if (!nobody) return;
+    await dropPages();
+    await forgetCopiesExcept("");
+    localStorage.removeItem("signed-in-user");
+  }
+  if (user) localStorage.setItem("signed-in-user", user);
+}
+
+async function dropPages() {
+  if (!window.caches) return;
+  const keys = await caches.keys();
+  await Promise.all(keys.filter((k) => k.startsWith("pages")).map((k) => caches.delete(k)));
+}
+
+forgetPagesOf(localStorage.getItem("signed-in-user"), user).catch(() => null);
 
 if (isPatient) {
   if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => null);
-  // The log page must open offline even if it was never visited: keep a copy as soon as a patient page is open.
+  // The log page, home and the diary must open offline even if they were never visited: keep a copy as soon as a
+  // patient page is open.
   if (window.caches) {
-    caches.open("pages").then((cache) => cache.match("/log").then((kept) => kept || cache.add("/log"))).catch(() => null);
+    // And the details form of an entry still waiting here ("Add details" offline edits the waiting copy).
+    caches.open("pages").then((cache) => Promise.all(["/", "/log", "/history", "/episodes/draft"].map(
+      (path) => cache.match(path).then((kept) => kept || cache.add(path))))).catch(() => null);
   }
   const quietly = () => sync().catch(() => null); // a failed round is retried by the next one
   window.addEventListener("online", quietly);

@@ -12,7 +12,7 @@ export function localIso(date) {
     `${pad(date.getMinutes())}:${pad(date.getSeconds())}${sign}${pad(Math.trunc(offset / 60))}:${pad(offset % 60)}`;
 }
 
-const checked = (form, name) => [...form.querySelectorAll(`input[name="${name}"]:checked`)].map((i) => i.value);
+const checked = (form, name) => [...new Set([...form.querySelectorAll(`input[name="${name}"]:checked`)].map((i) => i.value))];
 
 function savedOnThePhone(form) {
   const note = document.createElement("p");
@@ -66,6 +66,20 @@ function enhanceLog(form, ctx) {
   if (localStorage.getItem("timer-start")) tick = setInterval(show, 1000);
   show();
 
+  // A place shown twice (among the usual places and on the picture) is one choice: both show it.
+  const places = (value) => form.querySelectorAll(`input[name="where"][value="${value}"]`);
+  form.addEventListener("change", (event) => {
+    const input = event.target;
+    if (input.name === "where") for (const twin of places(input.value)) twin.checked = input.checked;
+    if (input.id === "same-as-last") { // "same as last time": last time's strength and places, ticked or unticked
+      if (input.checked) {
+        const level = form.querySelector(`input[name="intensity"][value="${input.dataset.intensity}"]`);
+        if (level) level.checked = true;
+      }
+      for (const value of input.dataset.places.split(" ")) for (const box of places(value)) box.checked = input.checked;
+    }
+  });
+
   const errors = document.createElement("div");
   errors.className = "error";
   errors.setAttribute("role", "alert");
@@ -105,23 +119,40 @@ function enhanceLog(form, ctx) {
     if (duration) body.duration_seconds = duration;
     const id = crypto.randomUUID();
     const url = `/api/v1/episodes/${id}`;
-    await enqueue(ctx.user, "PUT", url, body);
+    const summary = where.map((w) => form.querySelector(`input[name="where"][value="${w}"]`)?.dataset.name || w)
+      .join(", ");
+    await enqueue(ctx.user, "PUT", url, body, null, summary);
     save.disabled = false;
     form.reset();
     form.elements.started_at.value = "";
     form.elements.duration_seconds.value = "";
     const text = document.getElementById("saved-text");
-    text.textContent = saved.dataset.waiting;
-    document.getElementById("saved-details").href = `/episodes/${id}`;
+    const title = document.getElementById("saved-title");
+    const details = document.getElementById("saved-details");
     const undo = document.getElementById("saved-undo");
+    title.textContent = title.dataset.saved || (title.dataset.saved = title.textContent);
+    text.textContent = saved.dataset.waiting;
+    details.href = `/episodes/${id}`;
+    details.hidden = false;
+    undo.hidden = false;
     undo.disabled = false;
+    document.getElementById("saved-notices").replaceChildren();
     undo.onclick = async () => {
       undo.disabled = true;
       // Forgotten if it never left the phone; otherwise a DELETE follows the create (the server accepts it unversioned).
       await enqueue(ctx.user, "DELETE", url, null, null);
+      title.textContent = saved.dataset.undoneTitle;
       text.textContent = saved.dataset.undone;
+      undo.hidden = true; // nothing is left to undo or to add details to
+      details.hidden = true;
+      document.getElementById("saved-notices").replaceChildren();
+      document.getElementById("saved-close").focus();
       await ctx.showWaiting();
       ctx.sync();
+    };
+    document.getElementById("saved-close").onclick = () => {
+      saved.hidden = true;
+      form.querySelector('input[name="intensity"]').focus();
     };
     saved.hidden = false;
     saved.focus();
@@ -191,12 +222,9 @@ async function enhanceHistory(ctx) {
     const waiting = await pending(ctx.user);
     const list = document.getElementById("pending-list");
     const box = document.getElementById("pending");
-    list.replaceChildren(...waiting.filter((e) => e.state !== "conflict").map((e) => {
-      const item = document.createElement("li");
-      const b = e.body || {};
-      const what = b.started_at ? b.started_at.slice(0, 16).replace("T", " ") : (e.key.split(":")[1] || "");
-      item.textContent = `${what}${b.intensity !== undefined ? ` · ${b.intensity}/10` : ""}` +
-        (e.state === "rejected" ? ` · ${e.problem?.detail || ""}` : "");
+    const words = { waiting: list.dataset.waiting, refused: list.dataset.refused };
+    list.replaceChildren(...waiting.filter((e) => e.state !== "conflict").reverse().map((e) => {
+      const item = waitingRow(e, words);
       if (e.state === "rejected") {
         // The server refused it for good (the problem says why): the patient decides, it never vanishes by itself.
         const discard = document.createElement("button");
@@ -240,39 +268,164 @@ async function enhanceHistory(ctx) {
     if (!navigator.onLine) document.getElementById("offline-copy").hidden = false;
   };
   document.addEventListener("outbox:flushed", render);
+  listenForArrivals();
   await render();
 }
 
+// The details form as a body for the API, on top of `base` (the record the page showed, or the waiting copy).
+function detailsBody(form, base) {
+  const body = { ...base };
+  for (const field of ["id", "version", "received_at", "updated_at", "safety", "ongoing", "reporter"]) delete body[field];
+  body.kind = checked(form, "kind")[0] || body.kind;
+  body.intensity = Number(checked(form, "intensity")[0] ?? body.intensity);
+  body.triggers = checked(form, "triggers");
+  body.symptoms = checked(form, "symptoms");
+  body.context = checked(form, "context");
+  body.impacts = checked(form, "impacts");
+  const relief = checked(form, "relief")[0];
+  const before = Object.fromEntries((base.treatments || []).map((t) => [t.kind, t]));
+  body.treatments = checked(form, "treatments").map((kind) => ({
+    ...(before[kind] || { kind }), relief: relief === undefined ? (before[kind]?.relief ?? null) : Number(relief),
+  }));
+  body.woke_from_sleep = form.elements.woke_from_sleep.checked ? true : (base.woke_from_sleep == null ? null : false);
+  body.note = form.elements.note.value.trim() || null;
+  const where = checked(form, "where");
+  if (where.length) body.body_sites = where.map((w) => { const [site, side] = w.split(":"); return { site, side }; });
+  const minutes = Number(form.elements.duration_minutes.value || 0);
+  if (minutes) { body.duration_seconds = minutes * 60; body.ended_at = null; }
+  return body;
+}
+
+// The form shows an entry that only this phone has: its waiting copy in the outbox.
+function fillDetails(form, body) {
+  const tick = (name, values) => {
+    for (const input of form.querySelectorAll(`input[name="${name}"]`)) input.checked = values.includes(input.value);
+  };
+  tick("kind", [body.kind]);
+  tick("intensity", [String(body.intensity)]);
+  tick("where", (body.body_sites || []).map((b) => `${b.site}:${b.side}`));
+  for (const name of ["triggers", "symptoms", "context", "impacts"]) tick(name, body[name] || []);
+  tick("treatments", (body.treatments || []).map((t) => t.kind));
+  const relief = (body.treatments || []).map((t) => t.relief).find((r) => r !== null && r !== undefined);
+  if (relief !== undefined) {
+    tick("relief", [String([0, 3, 7, 10].reduce((a, b) => (Math.abs(b - relief) < Math.abs(a - relief) ? b : a)))]);
+  }
+  form.elements.woke_from_sleep.checked = body.woke_from_sleep === true;
+  form.elements.duration_minutes.value = body.duration_seconds ? String(Math.round(body.duration_seconds / 60)) : "";
+  form.elements.note.value = body.note || "";
+  const when = form.querySelector(".when-line time");
+  if (when && body.started_at) {
+    when.dateTime = body.started_at;
+    when.textContent = new Intl.DateTimeFormat(document.documentElement.lang || undefined, {
+      weekday: "long", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+    }).format(new Date(body.started_at));
+  }
+}
+
 // The details form: online it posts as usual (the server shows both versions on a conflict); offline the change
-// waits in the outbox, based on the version the page showed.
-function enhanceDetails(form, ctx) {
+// waits in the outbox, based on the version the page showed. For an entry still waiting on the phone (the page the
+// service worker shows for it), the change goes into that waiting copy, online or not: nothing is lost or doubled.
+async function enhanceDetails(form, ctx) {
   const record = JSON.parse(document.getElementById("record")?.textContent || "null");
+  let draft = null;
+  if (form.dataset.draft) {
+    const id = window.location.pathname.split("/")[2] || "";
+    draft = await get("outbox", `episodes:${id}`);
+    if (!draft || draft.user !== ctx.user || draft.method !== "PUT") {
+      const note = document.getElementById("draft-note");
+      note.textContent = note.dataset.missing;
+      form.hidden = true;
+      return;
+    }
+    fillDetails(form, draft.body);
+  }
   form.addEventListener("submit", async (event) => {
-    if (navigator.onLine || !record) return;
+    if (!draft && (navigator.onLine || !record)) return;
     event.preventDefault();
-    const body = { ...record };
-    for (const field of ["id", "version", "received_at", "updated_at", "safety"]) delete body[field];
-    body.kind = checked(form, "kind")[0] || body.kind;
-    body.intensity = Number(checked(form, "intensity")[0] ?? body.intensity);
-    body.triggers = checked(form, "triggers");
-    body.symptoms = checked(form, "symptoms");
-    body.context = checked(form, "context");
-    body.impacts = checked(form, "impacts");
-    const relief = checked(form, "relief")[0];
-    const before = Object.fromEntries((record.treatments || []).map((t) => [t.kind, t]));
-    body.treatments = checked(form, "treatments").map((kind) => ({
-      ...(before[kind] || { kind }), relief: relief === undefined ? (before[kind]?.relief ?? null) : Number(relief),
-    }));
-    body.woke_from_sleep = form.elements.woke_from_sleep.checked ? true : (record.woke_from_sleep === null ? null : false);
-    body.note = form.elements.note.value.trim() || null;
-    const where = checked(form, "where");
-    if (where.length) body.body_sites = where.map((w) => { const [site, side] = w.split(":"); return { site, side }; });
-    const minutes = Number(form.elements.duration_minutes.value || 0);
-    if (minutes) { body.duration_seconds = minutes * 60; body.ended_at = null; }
-    await enqueue(ctx.user, "PUT", `/api/v1/episodes/${record.id}`, body, record.version);
+    if (draft) {
+      const current = await get("outbox", draft.key);
+      const body = detailsBody(form, current?.method === "PUT" ? current.body : draft.body);
+      let ifMatch = null;
+      if (!current) { // sent meanwhile: this is an edit on top of the version the server now has
+        const copy = await get("records", `${ctx.user}:${draft.key}`);
+        ifMatch = copy ? copy.record.version : null;
+      }
+      await enqueue(ctx.user, "PUT", draft.url, body, ifMatch, draft.summary);
+      await ctx.showWaiting();
+      savedOnThePhone(form);
+      const report = await ctx.sync();
+      showNotices(report ? report.notices : []); // a warning sign ticked here is answered as soon as it is sent
+      return;
+    }
+    await enqueue(ctx.user, "PUT", `/api/v1/episodes/${record.id}`, detailsBody(form, record), record.version);
     await ctx.showWaiting();
     savedOnThePhone(form);
   });
+}
+
+// Entries still on the phone, in a list of the diary or home: marked as waiting, each opening its details.
+function waitingRow(e, words) {
+  const b = e.body || {};
+  const item = document.createElement("li");
+  item.className = `waiting-entry ${e.state}`;
+  const link = document.createElement(e.method === "PUT" && e.key.startsWith("episodes:") ? "a" : "span");
+  if (link.tagName === "A") link.href = `/episodes/${e.key.split(":")[1]}`;
+  const when = document.createElement("span");
+  when.className = "when";
+  if (b.started_at) {
+    when.textContent = new Intl.DateTimeFormat(document.documentElement.lang || undefined, {
+      weekday: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+    }).format(new Date(b.started_at));
+  } else {
+    when.textContent = e.key.split(":")[1] || "";
+  }
+  const what = document.createElement("span");
+  what.className = "what";
+  what.textContent = e.summary || "";
+  const badge = document.createElement("span");
+  badge.className = "badge";
+  badge.textContent = e.state === "rejected" ? `${words.refused} ${e.problem?.detail || ""}` : words.waiting;
+  link.append(when, " ", what, " ", badge);
+  if (b.intensity !== undefined) {
+    const level = document.createElement("span");
+    level.className = `level level-${b.intensity}`;
+    level.textContent = `${b.intensity}/10`;
+    link.append(" ", level);
+  }
+  item.append(link);
+  return item;
+}
+
+// After the outbox has sent something, the server's own lists of the page come back with it, at once.
+async function refreshLive() {
+  if (!navigator.onLine || !document.querySelector("[data-live]")) return;
+  const answer = await fetch(window.location.pathname + window.location.search, {
+    credentials: "same-origin", cache: "no-store",
+  });
+  if (!answer.ok || answer.redirected) return;
+  const fresh = new DOMParser().parseFromString(await answer.text(), "text/html");
+  for (const region of document.querySelectorAll("[data-live]")) {
+    const replacement = fresh.getElementById(region.id);
+    if (replacement) region.replaceWith(document.importNode(replacement, true));
+  }
+}
+
+function listenForArrivals() {
+  document.addEventListener("outbox:flushed", (event) => {
+    if (event.detail?.sent) refreshLive().catch(() => null);
+  });
+}
+
+async function enhanceHome(list, ctx) {
+  const words = { waiting: list.dataset.waiting, refused: list.dataset.refused };
+  const render = async () => {
+    const waiting = (await pending(ctx.user)).filter((e) => e.key.startsWith("episodes:") && e.method === "PUT");
+    list.replaceChildren(...waiting.reverse().map((e) => waitingRow(e, words)));
+    list.hidden = list.children.length === 0;
+  };
+  document.addEventListener("outbox:flushed", render);
+  listenForArrivals();
+  await render();
 }
 
 // The daily check-in offline: the same answers wait in the outbox as a PUT of that day's check-in.
@@ -311,12 +464,7 @@ export function enhance(ctx) {
   const checkin = document.getElementById("checkin-form");
   if (checkin) enhanceCheckin(checkin, ctx);
   const details = document.getElementById("episode-form");
-  if (details) enhanceDetails(details, ctx);
-  const waiting = document.getElementById("waiting");
-  if (waiting) {
-    all("outbox").then((entries) => {
-      const mine = entries.filter((e) => e.user === ctx.user);
-      if (mine.length) { waiting.hidden = false; waiting.textContent = document.getElementById("outbox-status").textContent; }
-    }).catch(() => null);
-  }
+  if (details) enhanceDetails(details, ctx).catch(() => null);
+  const home = document.getElementById("waiting-list");
+  if (home) enhanceHome(home, ctx).catch(() => null);
 }

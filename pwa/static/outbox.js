@@ -62,8 +62,9 @@ export function recordKey(url) {
 
 // Queue a write. A second change to a record that is still waiting replaces the first (only the latest matters).
 // A record created on this phone and never sent is simply forgotten when deleted; once its create may have reached
-// the server (it was sent, the answer lost), deleting it queues a DELETE instead.
-export function enqueue(user, method, url, body = null, ifMatch = null) {
+// the server (it was sent, the answer lost), deleting it queues a DELETE instead. `summary` is how the entry reads in
+// the lists of waiting entries (its places, in the page's language), kept from one change to the next.
+export function enqueue(user, method, url, body = null, ifMatch = null, summary = null) {
   const key = recordKey(url);
   return run("outbox", "readwrite", async (store) => {
     const waiting = await asPromise(store.get(key));
@@ -77,7 +78,7 @@ export function enqueue(user, method, url, body = null, ifMatch = null) {
       queuedAt: waiting ? waiting.queuedAt : Date.now(),
       rev: (waiting ? waiting.rev || 0 : 0) + 1,
       attempted: waiting ? Boolean(waiting.attempted) : false,
-      state: "waiting", problem: null, server: null,
+      state: "waiting", problem: null, server: null, summary: summary ?? waiting?.summary ?? null,
     };
     await asPromise(store.put(entry));
     return entry;

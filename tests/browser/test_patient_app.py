@@ -177,7 +177,7 @@ def test_touch_targets_are_at_least_48_css_pixels(phone: Page, browser_errors: A
     small = []
     for path in ("/log", "/check-in", "/"):
         phone.goto(path)
-        for handle in phone.locator("main button, main a.button, .chip span, .spot span, .tabs a").all():
+        for handle in phone.locator("main button, main a.button, .chip span, .spot, .tabs a").all():
             box = handle.bounding_box()
             if box is not None and (box["height"] < 48 or box["width"] < 48):
                 small.append(f"{path}: {handle.inner_text()!r} {box['width']:.0f}x{box['height']:.0f}")

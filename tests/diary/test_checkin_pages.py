@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from backend.shared import formats
 from tests.conftest import Api
 from tests.support.pages import (
     alert_items,
@@ -24,7 +25,7 @@ async def test_checkin_form_saves_what_was_typed(patient: Api) -> None:
     day = today()
     form_page = await page(patient, "/check-in")
     assert f'action="/check-in/{day.isoformat()}"' in form_page.text
-    assert day.strftime("%d/%m/%Y") in form_page.text
+    assert formats.day(day, "en", weekday=True) in form_page.text  # "Saturday 5 Dec 2026"
     data = {
         "version": hidden(form_page.text, "version", f"/check-in/{day.isoformat()}"),
         "stiffness": "6",

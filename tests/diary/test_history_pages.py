@@ -19,7 +19,7 @@ from tests.support.pages import (
 
 def day_sections(text: str) -> dict[str, str]:
     """Each day section of the diary page: its date id and its content."""
-    return dict(re.findall(r'<section aria-labelledby="d-(\d{4}-\d{2}-\d{2})">(.*?)</section>', text, re.S))
+    return dict(re.findall(r'<section class="day" aria-labelledby="d-(\d{4}-\d{2}-\d{2})">(.*?)</section>', text, re.S))
 
 
 async def test_history_groups_episodes_by_day_with_links(patient: Api) -> None:
@@ -34,8 +34,14 @@ async def test_history_groups_episodes_by_day_with_links(patient: Api) -> None:
     response = await page(patient, "/history")
     assert response.status_code == 200
     sections = day_sections(response.text)
-    assert list(sections) == [one.isoformat(), three.isoformat()]  # newest first, empty days left out
-    assert f'<h2 id="d-{one.isoformat()}">{one.strftime("%d/%m/%Y")}</h2>' in response.text
+    # Every day, newest first, empty days too: today first; a day without a check-in offers to fill it in.
+    assert list(sections) == [(now - dt.timedelta(days=n)).isoformat() for n in range(14)]
+    assert f'<h2 id="d-{now.isoformat()}">Today</h2>' in response.text
+    assert f'<h2 id="d-{one.isoformat()}">Yesterday</h2>' in response.text
+    assert f'<h2 id="d-{three.isoformat()}">{three.strftime("%A")} {three.day} {three.strftime("%b")}' in response.text
+    assert f'href="/check-in/{one.isoformat()}">No check-in: fill it in' in sections[one.isoformat()]
+    assert "No check-in" not in sections[three.isoformat()]
+    assert "No episodes logged." in sections[now.isoformat()]
     links_one = re.findall(rf'href="/episodes/({UUID})"', sections[one.isoformat()])
     assert links_one == [second["id"], first["id"]]
     assert re.findall(rf'href="/episodes/({UUID})"', sections[three.isoformat()]) == [third["id"]]
@@ -46,7 +52,7 @@ async def test_history_groups_episodes_by_day_with_links(patient: Api) -> None:
     earlier = re.search(r'href="/history\?before=(\d{4}-\d{2}-\d{2})"', response.text)
     assert earlier is not None
     older = await page(patient, f"/history?before={earlier.group(1)}")
-    assert list(day_sections(older.text)) == [old.isoformat()]
+    assert old.isoformat() in day_sections(older.text) and len(day_sections(older.text)) == 14
     assert re.findall(rf'href="/episodes/({UUID})"', older.text) == [far["id"]]
 
 

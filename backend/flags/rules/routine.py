@@ -17,8 +17,9 @@ from backend.flags.measures import (
     stiffness_on,
     weekly_counts,
 )
-from backend.flags.rules.base import WHO_ROUTINE, Finding, Limit, Rule, Thresholds, finding, recent
+from backend.flags.rules.base import Finding, Limit, Rule, Thresholds, finding, recent
 from backend.flags.rules.treatment import DAYS, SHARE, TREATMENT_RULES
+from backend.flags.rules.words import said
 from backend.flags.window import Diary, Ep
 
 OBVIOUS_CAUSES = frozenset({"exercise", "walking", "dehydration"})
@@ -52,7 +53,7 @@ def frequent_episodes(diary: Diary, t: Thresholds) -> Finding | None:
         "R1",
         episodes=hits,
         window=(diary.today - dt.timedelta(days=13), diary.today),
-        patient=f"You have had episodes often: {counts[0]} and then {counts[1]} in the last two weeks. {WHO_ROUTINE}",
+        patient=said("R1", first=counts[0], second=counts[1]),
         clinician=f"Frequent episodes: {counts[0]} and {counts[1]} in two consecutive weeks "
         f"(threshold {int(t['per_week'])}/week).",
         measures={"week_1": counts[0], "week_2": counts[1]},
@@ -70,8 +71,7 @@ def sleep_disruption(diary: Diary, t: Thresholds) -> Finding | None:
             "R2",
             episodes=eps,
             window=(min(weeks[0]), max(weeks[1])),
-            patient=f"Spasms or cramps woke you on {len(woke[0])} and then {len(woke[1])} nights in the "
-            f"last two weeks. {WHO_ROUTINE}",
+            patient=said("R2_NIGHTS", first=len(woke[0]), second=len(woke[1])),
             clinician=f"Sleep disrupted on {len(woke[0])} and {len(woke[1])} nights in two consecutive "
             f"weeks (threshold {int(t['nights_per_week'])}/week).",
         )
@@ -85,7 +85,7 @@ def sleep_disruption(diary: Diary, t: Thresholds) -> Finding | None:
             "R2",
             days=days,
             window=(min(weeks[0]), max(weeks[1])),
-            patient=f"Your sleep has been disturbed by spasms or cramps for two weeks. {WHO_ROUTINE}",
+            patient=said("R2_SCORE"),
             clinician=f"Weekly mean sleep-disturbance NRS {means[0]:.1f} and {means[1]:.1f} "
             f"(threshold {t['mean_nrs']}).",
         )
@@ -110,7 +110,7 @@ def severe_episodes(diary: Diary, t: Thresholds) -> Finding | None:
     return finding(
         "R3",
         episodes=hits,
-        patient=f"You logged {len(hits)} very strong episode{'s' if len(hits) > 1 else ''} recently. {WHO_ROUTINE}",
+        patient=said("R3_MANY" if len(hits) > 1 else "R3_ONE", n=len(hits)),
         clinician=f"{len(hits)} episode(s) rated >= {int(t['intensity'])}/10 in {int(t['days'])} d, or "
         f"one rated 10/10.",
     )
@@ -139,8 +139,7 @@ def persistent_pattern(diary: Diary, t: Thresholds) -> Finding | None:
         episodes=episodes,
         window=(min(weeks[0]), diary.today),
         signs=in_weeks.values(),
-        patient=f"Your episodes keep coming back: they were there in {len(with_episodes)} of the last "
-        f"4 weeks. {WHO_ROUTINE}",
+        patient=said("R5", n=len(with_episodes)),
         clinician=f"Episodes in {len(with_episodes)}/4 weeks with a frequent (R1) or severe (R3) pattern "
         "in the period.",
     )
@@ -177,14 +176,13 @@ def worsening_trend(diary: Diary, t: Thresholds) -> Finding | None:
         if base is not None and mean >= base.value * t["ratio_nrs"] and mean >= base.value + t["points"]:
             raised = [d for d in recent14 if value_of(d) is not None]
             days = raised + list(base.days)
-            subject = "Your stiffness has" if what == "stiffness" else "Your episodes have"
             return finding(
                 "R6",
                 episodes=diary.episodes_on(set(days)),
                 extra_days=days,
                 signs=raised,
                 window=(recent14[0], diary.today),
-                patient=f"{subject} been clearly stronger over the last two weeks than before. {WHO_ROUTINE}",
+                patient=said("R6_STIFFNESS" if what == "stiffness" else "R6_EPISODES"),
                 clinician=f"14-day {measure} {mean:.1f} vs baseline {base.value:.1f} (>= +30% and >= +2 points).",
                 measures={"mean": mean, "baseline": base.value},
             )
@@ -202,8 +200,7 @@ def worsening_trend(diary: Diary, t: Thresholds) -> Finding | None:
             extra_days=older_days & logged_days(diary),
             window=(min(older_days), diary.today),
             signs=newer,
-            patient=f"You have logged more episodes in the last 4 weeks ({len(newer)}) than in the 4 weeks "
-            f"before ({len(older)}). {WHO_ROUTINE}",
+            patient=said("R6_COUNT", newer=len(newer), older=len(older)),
             clinician=f"4-week episode count {len(newer)} vs {len(older)} in the previous 4 weeks "
             f"(>= {t['ratio_count']}x, Poisson rate-ratio p < {t['p']}).",
         )
@@ -221,7 +218,7 @@ def wasting_or_weakness(diary: Diary, t: Thresholds) -> Finding | None:
         "R8",
         episodes=episodes,
         days=checkins,
-        patient=f"You noted that some muscles look smaller or are getting weaker. {WHO_ROUTINE}",
+        patient=said("R8"),
         clinician="Patient reports gradual muscle wasting or weakness.",
     )
 
@@ -242,7 +239,7 @@ def no_obvious_cause(diary: Diary, t: Thresholds) -> Finding | None:
     return finding(
         "R9",
         episodes=hits,
-        patient=f"Most of your recent episodes had no clear cause. {WHO_ROUTINE}",
+        patient=said("R9"),
         clinician=f"{len(unexplained)}/{len(hits)} of the frequent episodes have no trigger, exercise or "
         "dehydration recorded.",
     )
@@ -264,8 +261,7 @@ def data_gap(diary: Diary, t: Thresholds) -> Finding | None:
         days=days,
         window=(window[0], window[-1]),
         signs=window,  # the week itself: a judged gap comes back only over a week it did not cover
-        patient='Your diary has gaps this week. A quick check-in each day, even "no episodes today", '
-        "helps your care team see how you are.",
+        patient=said("R11"),
         clinician=f"Data insufficient: {logged}/{n} days logged in the last week; frequency and trend "
         "rules are suppressed.",
         measures={"days_logged": logged},

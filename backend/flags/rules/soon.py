@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from backend.flags.measures import count_baseline, missed_day
-from backend.flags.rules.base import WHO_SOON, Finding, Limit, Rule, Thresholds, finding, recent
+from backend.flags.rules.base import Finding, Limit, Rule, Thresholds, finding, recent
 from backend.flags.rules.spikes import SPIKE, SPIKE_LIMITS, spasticity_spike
+from backend.flags.rules.words import said
 from backend.flags.window import Diary
 
 MEDICINE_KINDS = frozenset({"muscle_relaxant", "antispasmodic", "nutritional_correction", "other"})
@@ -57,7 +58,7 @@ def new_medication_onset(diary: Diary, t: Thresholds) -> Finding | None:
                 "S1",
                 episodes=[first_episode],
                 window=(plan.start, diary.today),
-                patient=f"Your first logged episode came after you started {plan.name}. {WHO_SOON}",
+                patient=said("S1_FIRST", medicine=plan.name),
                 clinician=f"First-ever episode within {window_days} d of starting {plan.name}"
                 f"{' (a medicine known to cause cramps)' if suspect else ''}.",
             )
@@ -74,7 +75,7 @@ def new_medication_onset(diary: Diary, t: Thresholds) -> Finding | None:
                 extra_days=base.days,
                 signs=after,
                 window=(plan.start, diary.today),
-                patient=f"You have had more episodes since you started {plan.name}. {WHO_SOON}",
+                patient=said("S1_MORE", medicine=plan.name),
                 clinician=f"Episode rate {weekly_after:.1f}/week since starting {plan.name}, "
                 f">= {t['ratio']}x baseline ({base.value * 7:.1f}/week)"
                 f"{'; a medicine known to cause cramps' if suspect else ''}.",
@@ -104,7 +105,7 @@ def exertional_calf_pain(diary: Diary, t: Thresholds) -> Finding | None:
     return finding(
         "S2",
         episodes=hits,
-        patient=f"Your legs keep cramping when you walk and ease when you stop. {WHO_SOON}",
+        patient=said("S2"),
         clinician=f"{len(hits)} leg episodes in {int(t['days'])} d triggered by walking and easing within "
         f"{int(t['resolve_minutes'])} min of rest (claudication pattern).",
     )
@@ -120,7 +121,7 @@ def sudden_spasticity_increase(diary: Diary, t: Thresholds) -> Finding | None:
         episodes=spike.episodes,
         extra_days=spike.days,
         signs=spike.spike_days,
-        patient=f"Your spasms or stiffness have suddenly increased. Check for {TRIGGER_CHECKLIST}. {WHO_SOON}",
+        patient=said("S3"),
         clinician="Sudden increase: 3-day mean stiffness >= baseline + 2 points, or daily episodes >= 2x "
         "baseline on 2 consecutive days. Trigger checklist shown to the patient.",
     )
@@ -145,8 +146,7 @@ def possible_ms_relapse(diary: Diary, t: Thresholds) -> Finding | None:
         return finding(
             "S4",
             days=pair,
-            patient="You have had new or worse symptoms for more than a day. Contact your MS team "
-            "(nurse or neurologist) within the next day or two.",
+            patient=said("S4"),
             clinician="New or worsening symptoms > 24 h without fever, >= 30 d after the last recorded "
             "relapse (possible relapse).",
         )
@@ -167,7 +167,7 @@ def baclofen_stopped(diary: Diary, t: Thresholds) -> Finding | None:
             "S5",
             window=(stopped[0].stop or diary.today, diary.today),
             signs=[f"stopped:{stopped[0].id}:{stopped[0].stop}"],
-            patient=f"You stopped baclofen. Stopping it suddenly can be risky. {WHO_SOON}",
+            patient=said("S5_STOPPED"),
             clinician=f"Oral baclofen stopped on {stopped[0].stop} without a recorded clinician instruction.",
         )
     active = [p for p in baclofen if p.start <= diary.today and (p.stop is None or p.stop >= diary.today)]
@@ -182,7 +182,7 @@ def baclofen_stopped(diary: Diary, t: Thresholds) -> Finding | None:
                 "S5",
                 days=[c for c in (diary.checkin(x) for x in run) if c is not None],
                 extra_days=run,
-                patient=f"You have missed your baclofen for {len(run)} days. Do not stop it without advice. {WHO_SOON}",
+                patient=said("S5_MISSED", n=len(run)),
                 clinician=f"Oral baclofen: no doses taken for {len(run)} consecutive days.",
             )
     return None
@@ -201,7 +201,7 @@ def trigger_unresolved(diary: Diary, t: Thresholds) -> Finding | None:
         episodes=spike.episodes,
         extra_days=spike.days,
         signs=spike.spike_days,
-        patient=f"Your spasms are still up a week after you checked for the usual triggers. {WHO_SOON}",
+        patient=said("S6"),
         clinician=f"Spike persists >= {int(t['days'])} d after the patient worked through the trigger "
         "checklist (no trigger identified).",
     )

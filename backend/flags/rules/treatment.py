@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime as dt
 
 from backend.flags.measures import adherence, logged_days, treatment_response
-from backend.flags.rules.base import WHO_ROUTINE, Finding, Limit, Rule, Thresholds, finding, recent
+from backend.flags.rules.base import Finding, Limit, Rule, Thresholds, finding, recent
+from backend.flags.rules.words import said
 from backend.flags.window import Diary
 
 NON_DRUG = frozenset({"stretching", "massage", "heat", "cold", "fluids", "walking"})
@@ -36,8 +37,7 @@ def self_care_ineffective(diary: Diary, t: Thresholds) -> Finding | None:
     return finding(
         "R4",
         episodes=treated,
-        patient=f"Stretching, heat and other self-care gave little relief in {len(poor)} of "
-        f"{len(treated)} recent episodes. {WHO_ROUTINE}",
+        patient=said("R4", poor=len(poor), treated=len(treated)),
         clinician=f"Non-drug measures gave relief <= {int(t['relief_max'])}/10 in {len(poor)}/{len(treated)} "
         f"treated episodes over {int(t['days'])} d.",
     )
@@ -76,7 +76,7 @@ def treatment_trial_review(diary: Diary, t: Thresholds) -> Finding | None:
             extra_days=days & logged_days(diary),
             window=(plan.start, diary.today),
             signs=[f"review:{plan.id}:{due.isoformat()}"],
-            patient=f"It is time to review {plan.name} with your doctor or nurse: is it helping enough? {WHO_ROUTINE}",
+            patient=said("R7", medicine=plan.name),
             clinician=f"Treatment review due for {plan.name} (day {age}; review at day "
             f"{int(t['trial_days'])}, then every {int(t['review_every_days'])} d). The 14 days before the start "
             f"against the last 14 days: {seen}; {response.verdict}.",
@@ -106,8 +106,7 @@ def adherence_gap(diary: Diary, t: Thresholds) -> Finding | None:
         "R10",
         days=answered,
         extra_days=measured.dose_days,
-        patient=f"Your regular medicines were taken as planned about {share:.0%} of the time. If "
-        f"something makes them hard to take, {WHO_ROUTINE[0].lower() + WHO_ROUTINE[1:]}",
+        patient=said("R10", share=f"{share:.0%}"),
         clinician=f"Adherence {share:.0%} over {basis} (< {t['adherence']:.0%}).",
         measures={"adherence": share},
     )

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from backend.flags.rules.base import WHO_NOW, Finding, Limit, Rule, Thresholds, finding, recent
+from backend.flags.rules.base import Finding, Limit, Rule, Thresholds, finding, recent
 from backend.flags.rules.spikes import SPIKE, SPIKE_LIMITS, spasticity_spike
+from backend.flags.rules.words import said
 from backend.flags.window import Diary, Ep
 
 # Urgent rules look at what happened in the last week: an entry typed in long after the event still reaches the
@@ -38,10 +39,8 @@ def prolonged_episode(diary: Diary, t: Thresholds) -> Finding | None:
     )
     still = any(e.ongoing for e in hits)
     longest = max(int((e.length(diary.now) or dt.timedelta()).total_seconds() // 60) for e in hits)
-    patient = (
-        f"An episode {'has been going on' if still else 'lasted'} for more than {int(t['minutes'])} minutes"
-        f"{' and stretching or other self-care has not helped' if no_relief else ''}. {WHO_NOW}"
-    )
+    key = ("U1_GOING_ON" if still else "U1_LASTED") + ("_NO_RELIEF" if no_relief else "")
+    patient = said(key, minutes=int(t["minutes"]))
     clinician = (
         f"Episode longer than {int(t['minutes'])} min (longest {longest} min{', still ongoing' if still else ''})"
         f"{'; self-care relief rated ' + str(int(t['no_relief_max'])) + '/10 or less' if no_relief else ''}."
@@ -57,7 +56,7 @@ def infection_or_toxin(diary: Diary, t: Thresholds) -> Finding | None:
     return finding(
         "U2",
         episodes=hits,
-        patient=f"You logged cramps or spasms after a wound or contact with a poison. {WHO_NOW}",
+        patient=said("U2"),
         clinician="Episode logged with a recent wound (possible tetanus) or toxin exposure.",
     )
 
@@ -70,7 +69,7 @@ def atypical_cramp_site(diary: Diary, t: Thresholds) -> Finding | None:
     return finding(
         "U3",
         episodes=hits,
-        patient=f"You logged a cramp in your chest, arm or belly. Cramps there can have other causes. {WHO_NOW}",
+        patient=said("U3"),
         clinician="Cramp logged at an atypical site (chest, arm or abdomen).",
     )
 
@@ -89,7 +88,7 @@ def new_neuro_deficit(diary: Diary, t: Thresholds) -> Finding | None:
         "U4",
         episodes=episodes,
         days=days,
-        patient=f"You noted new or worse weakness, numbness or twitching. {WHO_NOW}",
+        patient=said("U4"),
         clinician="New or worse-than-usual weakness, sensory loss or twitching reported.",
     )
 
@@ -115,8 +114,7 @@ def fluid_loss_cramps(diary: Diary, t: Thresholds) -> Finding | None:
         "U5",
         episodes=evidence.values(),
         signs=hits,
-        patient=f"You have cramps after losing a lot of fluid (vomiting, diarrhoea, heavy sweating or "
-        f"water tablets). Sip fluids. {WHO_NOW}",
+        patient=said("U5"),
         clinician=f"Cramp within {int(t['hours'])} h of logged fluid loss or a diuretic increase.",
     )
 
@@ -138,7 +136,7 @@ def leg_swelling_redness(diary: Diary, t: Thresholds) -> Finding | None:
         "U6",
         episodes=episodes,
         days=days,
-        patient=f"You noted swelling with redness, warmth or skin changes. {WHO_NOW}",
+        patient=said("U6"),
         clinician=f"Leg swelling with redness, warmth or skin change{' (one-sided)' if one_sided else ''}.",
     )
 
@@ -166,8 +164,7 @@ def itb_withdrawal_risk(diary: Diary, t: Thresholds) -> Finding | None:
         days=sign_days,
         extra_days=spike_days,
         signs=[*alarms, *sign_eps, *sign_days],
-        patient="Your baclofen pump may not be delivering medicine, and you have warning signs (itching, "
-        f"fever, confusion or a racing heart). {WHO_NOW} Tell them you have a baclofen pump.",
+        patient=said("U7"),
         clinician="ITB pump patient: pump alarm, overdue refill or rebound spasticity, with itching, fever, "
         "altered mental state or tachycardia (possible withdrawal).",
     )
@@ -205,9 +202,7 @@ def autonomic_dysreflexia(diary: Diary, t: Thresholds) -> Finding | None:
         "U8",
         episodes=episodes,
         days=days,
-        patient="You have signs that can come with a dangerous rise in blood pressure after a spinal cord "
-        f"injury (pounding headache, flushing or sweating, or a high reading). Sit up, loosen "
-        f"tight clothing and check your bladder. {WHO_NOW}",
+        patient=said("U8"),
         clinician=f"SCI at or above T6 with headache, flushing or sweating, or systolic >= baseline + "
         f"{int(t['systolic_rise'])} mmHg (possible autonomic dysreflexia).",
     )
@@ -222,7 +217,7 @@ def breathing_or_swallowing(diary: Diary, t: Thresholds) -> Finding | None:
     return finding(
         "U9",
         episodes=hits,
-        patient=f"You logged spasms with trouble breathing or swallowing. {WHO_NOW}",
+        patient=said("U9"),
         clinician="Spasm affecting breathing or swallowing.",
     )
 
@@ -250,8 +245,7 @@ def spike_with_fever(diary: Diary, t: Thresholds) -> Finding | None:
         days=fever_days,
         extra_days=spike_days,
         signs=[*fever_eps, *fever_days],
-        patient=f"Your spasms or stiffness have jumped and you have a fever or chills. This can be a sign "
-        f"of an infection. {WHO_NOW}",
+        patient=said("U10"),
         clinician="Spasticity spike (S3 criteria) with fever or chills on the same or previous day.",
     )
 

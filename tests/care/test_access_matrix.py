@@ -163,6 +163,8 @@ def fill(path: str, world: World, *, patient_id: str) -> str:
         "link_id": str(uuid.uuid4()),
         "reminder_id": str(uuid.uuid4()),
         "appointment_id": world.appointment_id,
+        "slot": f"{world.day}T08:00",
+        "dose_id": str(uuid.uuid4()),
     }
     return re.sub(r"\{(\w+):?\w*\}", lambda m: values[m.group(1)], path)
 

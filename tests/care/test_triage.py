@@ -77,7 +77,7 @@ async def test_late_evening_episodes_count_on_the_patients_own_day(app: Litestar
     await log(night_owl, 3, hour=0, minutes=30, offset_hours=3)
     row = (await doctor.get("/api/v1/triage", params={"days": 7})).json()[0]
     expected = dt.datetime.now(dt.timezone(dt.timedelta(hours=3))).date() - dt.timedelta(days=3)
-    first = dt.date.today() - dt.timedelta(days=6)
+    first = dt.date.fromisoformat(row["first_day"])  # the patient's own day, not this machine's
     assert row["daily_counts"][(expected - first).days] == 1
 
 

@@ -9,7 +9,6 @@ of the plan's times are planned by the evaluator that every diary write schedule
 from __future__ import annotations
 
 import datetime as dt
-import re
 import uuid
 from typing import Any
 
@@ -36,7 +35,6 @@ from backend.shared.rendering import page
 PATIENT = {"patient": Provide(provide_patient)}
 TIME_FIELDS = ("time_1", "time_2", "time_3", "time_4")
 # A time field posts HH:MM, some browsers HH:MM:SS; the seconds are dropped, anything else goes to the Struct as typed.
-CLOCK = re.compile(r"([0-9]{2}:[0-9]{2})(:[0-9]{2}(\.[0-9]{1,6})?)?")
 FIELD_NAMES = {
     "kind": N_("What kind of treatment"),
     "name": N_("Name"),
@@ -52,16 +50,10 @@ STALE = N_("This treatment was changed from somewhere else meanwhile. Your chang
 ADHERENCE_DAYS = 14
 
 
-def _clock(form: Any, name: str) -> str | None:
-    value = forms.text(form, name)
-    match = CLOCK.fullmatch(value or "")
-    return match.group(1) if match else value
-
-
 def regimen_values(form: Any) -> dict[str, Any]:
     """The plan form's fields as the API's body (RegimenIn decodes and checks every one)."""
     kind = forms.text(form, "kind")
-    times = [t for t in (_clock(form, name) for name in TIME_FIELDS) if t]
+    times = [t for t in (forms.clock(form, name) for name in TIME_FIELDS) if t]
     return {
         "kind": kind,
         "name": forms.text(form, "name"),

@@ -5,7 +5,6 @@ a follow-up is in clinician_pages.py). Plain forms, decoded into the API's Struc
 from __future__ import annotations
 
 import datetime as dt
-import re
 import uuid
 from typing import Any
 
@@ -34,7 +33,6 @@ CLINICIAN = {"clinician": Provide(provide_clinician)}
 SNOOZES = {"15": 15, "60": 60, "180": 180}
 DOSE_ANSWERS = {"taken", "skipped", "later"}
 # A time field posts HH:MM, some browsers HH:MM:SS; the seconds are dropped, anything else goes to the Struct as typed.
-CLOCK = re.compile(r"([0-9]{2}:[0-9]{2})(:[0-9]{2}(\.[0-9]{1,6})?)?")
 FIELD_NAMES = {
     "daily_log_at": N_("Remind me to fill in my diary at"),
     "quiet_start": N_("From"),
@@ -107,21 +105,15 @@ async def reminder_action_form(
     return Redirect("/reminders", status_code=303)
 
 
-def _clock(form: Any, name: str) -> str | None:
-    value = forms.text(form, name)
-    match = CLOCK.fullmatch(value or "")
-    return match.group(1) if match else value
-
-
 @post("/reminders/preferences", include_in_schema=False, status_code=200, dependencies=PATIENT)
 async def preferences_form(
     request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, patient: Principal
 ) -> Template:
     form = await request.form()
     values = {
-        "daily_log_at": _clock(form, "daily_log_at"),
-        "quiet_start": _clock(form, "quiet_start"),
-        "quiet_end": _clock(form, "quiet_end"),
+        "daily_log_at": forms.clock(form, "daily_log_at"),
+        "quiet_start": forms.clock(form, "quiet_start"),
+        "quiet_end": forms.clock(form, "quiet_end"),
         "medicines": bool(form.get("medicines")),
         "email": bool(form.get("email")),
     }

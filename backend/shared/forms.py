@@ -22,6 +22,7 @@ from backend.shared.problems import FieldError, Problem, field_error_from_msgspe
 T = TypeVar("T")
 DIGITS = re.compile(r"[0-9]{1,9}")
 NUMBER = re.compile(r"-?[0-9]{1,9}(\.[0-9]{1,6})?")
+CLOCK = re.compile(r"([0-9]{2}:[0-9]{2})(:[0-9]{2}(\.[0-9]{1,6})?)?")
 # The most a browser field of ours could hold (the longest is a note of 2,000 characters): anything longer is cut
 # before it is decoded, so that an enormous post costs nothing, and the Struct's own limit still refuses it.
 FIELD_CAP = 4096
@@ -44,6 +45,14 @@ def text(form: Any, name: str) -> str | None:
     """A text field, trimmed, None when empty; cut at FIELD_CAP (the Struct refuses what is still too long)."""
     value = str(form.get(name) or "").strip()
     return value[:FIELD_CAP] or None
+
+
+def clock(form: Any, name: str) -> str | None:
+    """A time-of-day field as HH:MM: browsers may send seconds (and fractions) from <input type=time>; anything else
+    is passed on as typed, for the Struct's HH:MM pattern to refuse with the field's name."""
+    value = text(form, name)
+    match = CLOCK.fullmatch(value or "")
+    return match.group(1) if match else value
 
 
 def number(form: Any, name: str) -> int | float | str | None:

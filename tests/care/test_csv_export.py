@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import uuid
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from litestar import Litestar
 
@@ -19,7 +20,7 @@ async def test_csv_rows_are_plain_text_and_say_what_was_not_taken(app: Litestar,
     hostile = '=HYPERLINK("http://evil.example","click") <script>alert(1)</script>'
     episode = {
         "kind": "cramp",
-        "started_at": (now - dt.timedelta(hours=2)).isoformat(),
+        "started_at": (now - dt.timedelta(minutes=1)).isoformat(),
         "intensity": 5,
         "body_sites": [{"site": "calf", "side": "left"}],
         "note": hostile,
@@ -30,7 +31,9 @@ async def test_csv_rows_are_plain_text_and_say_what_was_not_taken(app: Litestar,
     deleted = uuid.uuid4()
     await patient.put(f"/api/v1/episodes/{deleted}", json={**episode, "note": "gone"})
     await patient.delete(f"/api/v1/episodes/{deleted}")
-    days = [(now.date() - dt.timedelta(days=d)).isoformat() for d in range(3)]
+    # The patient's own days (Europe/Madrid): the episode is on the first, whose check-in says there were episodes.
+    today = now.astimezone(ZoneInfo("Europe/Madrid")).date()
+    days = [(today - dt.timedelta(days=d)).isoformat() for d in range(3)]
     await patient.put(f"/api/v1/checkins/{days[0]}", json={"no_episodes": False, "meds_taken": "none"})
     await patient.put(f"/api/v1/checkins/{days[1]}", json={"no_episodes": True})
     await patient.put(

@@ -41,7 +41,7 @@ def test_routine_flags_each_say_their_own_thing_in_spanish() -> None:
 
 def test_numbers_and_shares_are_written_the_spanish_way() -> None:
     spanish = patient_words("R10", said("R10", share="85%"), "es")
-    assert f"el {formats.percent(0.85, 'es')} de los días" in spanish
+    assert f"el {formats.percent(0.85, 'es')} de las veces" in spanish
     assert "1.250" in patient_words("R6", said("R6_COUNT", newer=1250, older=3), "es")
 
 
